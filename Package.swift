@@ -1,0 +1,62 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "pipeline",
+    products: [
+        .executable(name: "pipeline", targets: ["pipeline"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C shims: a modulemap and one header each, no logic.
+        .systemLibrary(
+            name: "CRdKafka", pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(
+            name: "CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
+
+        // Wrappers: the only importers of the shims.
+        .target(name: "RdKafka", dependencies: ["CRdKafka"]),
+        .target(name: "LibPQ", dependencies: ["CLibPQ"]),
+
+        // The event contract: pure Swift, no dependencies.
+        .target(name: "EventContract"),
+
+        // Batching, COPY encoding and the exactly-once loop, against EventSource/EventSink.
+        .target(
+            name: "PipelineCore",
+            dependencies: [
+                "EventContract",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        // EventSource over librdkafka, EventSink and migrations over libpq.
+        .target(
+            name: "PipelineIO",
+            dependencies: [
+                "PipelineCore", "RdKafka", "LibPQ", "EventContract",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        // Commands, flags, environment variables, logging bootstrap.
+        .target(
+            name: "PipelineCLI",
+            dependencies: [
+                "PipelineIO", "PipelineCore", "RdKafka", "LibPQ", "EventContract",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(name: "pipeline", dependencies: ["PipelineCLI"]),
+
+        .testTarget(name: "EventContractTests", dependencies: ["EventContract"]),
+        .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore", "EventContract"]),
+        .testTarget(name: "RdKafkaTests", dependencies: ["RdKafka"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["PipelineIO", "PipelineCore", "RdKafka", "LibPQ", "EventContract"]),
+    ]
+)

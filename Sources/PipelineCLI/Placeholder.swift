@@ -1,0 +1,5 @@
+import ArgumentParser
+
+public struct PipelineCommand: ParsableCommand {
+    public init() {}
+}

@@ -1,0 +1,3 @@
+import PipelineCLI
+
+PipelineCommand.main()

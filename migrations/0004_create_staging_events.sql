@@ -1,0 +1,53 @@
+-- 0004_create_staging_events.sql
+-- COPY target for validated events, one row per Kafka record.
+-- Logged, not UNLOGGED: offsets commit in the same transaction.
+-- Range-partitioned by event_time, one partition per UTC day, created on
+-- demand by etl.ensure_event_partitions before each batch's transaction.
+
+CREATE TABLE IF NOT EXISTS staging.events (
+    event_id        uuid        NOT NULL,
+    event_type      text        NOT NULL,
+    event_time      timestamptz NOT NULL,
+    user_id         text        NOT NULL,
+    payload         jsonb       NOT NULL,
+    kafka_topic     text        NOT NULL,
+    kafka_partition integer     NOT NULL,
+    kafka_offset    bigint      NOT NULL,
+    kafka_timestamp timestamptz,
+    ingested_at     timestamptz NOT NULL DEFAULT now(),
+    batch_id        bigint      NOT NULL
+) PARTITION BY RANGE (event_time);
+
+COMMENT ON TABLE staging.events IS 'Accepted events, raw payload as jsonb, partitioned by UTC day of event_time.';
+
+-- Creates the daily partitions of staging.events for the given days, if missing.
+-- Runs in its own short transaction before a batch loads, so the batch
+-- transaction itself never takes the parent's exclusive lock.
+CREATE OR REPLACE FUNCTION etl.ensure_event_partitions(p_days date[])
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = ''
+AS $$
+DECLARE
+    v_day     date;
+    v_name    text;
+    v_created integer := 0;
+BEGIN
+    -- Purpose: one partition per UTC day; two workers creating the same day
+    -- serialize on the advisory lock and the second finds it there.
+    FOREACH v_day IN ARRAY p_days LOOP
+        -- 'events_p' || yyyymmdd: 16 characters, far below the 63-byte identifier limit.
+        v_name := 'events_p' || to_char(v_day, 'YYYYMMDD');
+        CONTINUE WHEN to_regclass('staging.' || v_name) IS NOT NULL;
+        PERFORM pg_advisory_xact_lock(hashtext('staging.events partitions'));
+        CONTINUE WHEN to_regclass('staging.' || v_name) IS NOT NULL;
+        EXECUTE format(
+            'CREATE TABLE staging.%I PARTITION OF staging.events FOR VALUES FROM (%L) TO (%L)',
+            v_name,
+            (v_day::timestamp AT TIME ZONE 'UTC'),
+            ((v_day + 1)::timestamp AT TIME ZONE 'UTC'));
+        v_created := v_created + 1;
+    END LOOP;
+    RETURN v_created;
+END;
+$$;
