@@ -52,7 +52,10 @@ let package = Package(
             ]),
         .executableTarget(name: "pipeline", dependencies: ["PipelineCLI"]),
 
-        .testTarget(name: "EventContractTests", dependencies: ["EventContract"]),
+        .testTarget(
+            name: "EventContractTests", dependencies: ["EventContract"],
+            // valid/ and invalid/ payloads, read by path (IntegrationTests read them too).
+            exclude: ["Fixtures"]),
         .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore", "EventContract"]),
         .testTarget(name: "RdKafkaTests", dependencies: ["RdKafka"]),
         .testTarget(
