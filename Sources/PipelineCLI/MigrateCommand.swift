@@ -1,0 +1,35 @@
+import ArgumentParser
+import LibPQ
+import PipelineIO
+
+/// `pipeline migrate`: applies pending SQL migrations, or lists them with --status.
+struct MigrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Apply pending migrations in order, each once, in its own transaction.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: ArgumentHelp("Read migrations from this folder instead of those built into the binary.", valueName: "DIR"))
+    var migrations: String?
+
+    @Flag(help: "List applied and pending migrations; change nothing.")
+    var status = false
+
+    func run() throws {
+        let source: MigrationSource = migrations.map { .directory($0) } ?? .embedded
+        let connection = try PQConnection(database.url())
+        let migrator = try Migrator(connection: connection, migrations: source.load())
+        if status {
+            let report = try migrator.status()
+            for applied in report.applied {
+                print("applied  \(String(format: "%04d", applied.version))_\(applied.name)  \(applied.appliedAt)")
+            }
+            for pending in report.pending { print("pending  \(pending.fileName.dropLast(4))") }
+            print("\(report.applied.count) applied, \(report.pending.count) pending")
+            return
+        }
+        let applied = try migrator.migrate { print("applied \($0.fileName)") }
+        print(applied.isEmpty ? "database is up to date" : "\(applied.count) migration(s) applied")
+    }
+}

@@ -1,5 +1,0 @@
-import ArgumentParser
-
-public struct PipelineCommand: ParsableCommand {
-    public init() {}
-}
