@@ -1,6 +1,6 @@
 import Testing
 
-@testable import EventContract
+import EventContract
 
 @Suite("EventTime")
 struct EventTimeTests {
@@ -65,23 +65,29 @@ struct EventTimeTests {
         #expect(parse(text) == nil)
     }
 
-    @Test func validatesEveryDayOfFourHundredYears() {
-        // Walk 2000-01-01 … 2399-12-31 day by day against an independent count.
-        var expectedDays = EventTime.daysFromCivil(year: 2000, month: 1, day: 1)
-        for year: Int64 in 2000..<2400 {
-            for month: Int64 in 1...12 {
+    @Test func calendarOfFourHundredYears() {
+        // Walk 2000-01-01 … 2399-12-31 day by day against an independent count,
+        // and check the day after each month's last day is refused.
+        var expectedDay: Int32 = 10_957  // 2000-01-01
+        for year in 2000..<2400 {
+            for month in 1...12 {
                 let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-                let length: Int64 = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][Int(month - 1)]
-                #expect(EventTime.daysInMonth(year: year, month: month) == length)
-                for day: Int64 in 1...length {
-                    #expect(EventTime.daysFromCivil(year: year, month: month, day: day) == expectedDays)
-                    let civil = EventTime.civilFromDays(expectedDays)
-                    #expect(civil.year == year && civil.month == month && civil.day == day)
-                    expectedDays += 1
+                let length = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+                for day in 1...length {
+                    let text = "\(year)-\(pad(month))-\(pad(day))T12:00:00Z"
+                    let micros = parse(text)
+                    #expect(micros.map { EventTime.dayNumber(micros: $0) } == expectedDay, "\(text)")
+                    if let micros {
+                        #expect(postgresText(micros) == "\(year)-\(pad(month))-\(pad(day)) 12:00:00.000000+00")
+                    }
+                    expectedDay += 1
                 }
+                #expect(parse("\(year)-\(pad(month))-\(pad(length + 1))T12:00:00Z") == nil)
             }
         }
     }
+
+    func pad(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
 
     @Test func postgresTextHasSixFractionDigitsAndUTC() {
         #expect(postgresText(0) == "1970-01-01 00:00:00.000000+00")

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import EventContract
+import EventContract
 
 @Suite("Fixtures")
 struct FixtureTests {

@@ -1,6 +1,6 @@
 import Foundation
 
-@testable import EventContract
+import EventContract
 
 /// The fixture folders, found from this file's path (they are excluded from
 /// the target, so there is no bundle to look in).

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import EventContract
+import EventContract
 
 @Suite("JSONText")
 struct JSONTextTests {
@@ -14,10 +14,10 @@ struct JSONTextTests {
         return output
     }
 
-    func scalars(_ contents: String) -> Int {
-        let message = Array("\"\(contents)\"".utf8)
-        let slice = JSONStringSlice(range: 1..<(message.count - 1), hasEscapes: contents.contains("\\"))
-        return message.withUnsafeBytes { JSONText.scalarCount(slice, of: $0) }
+    /// Whether the validator takes `contents` as a user_id: it must count 1…128 scalars.
+    func acceptedAsUserID(_ contents: String) -> Bool {
+        let message = #"{"event_id":"7b0c1c3e-3f5d-4c1e-9a57-0f6f2f8e2b11","event_type":"page_view","event_time":"2024-05-01T10:15:03Z","user_id":"\#(contents)"}"#
+        return validate(message).error == nil
     }
 
     @Test func simpleEscapes() {
@@ -69,14 +69,18 @@ struct JSONTextTests {
                 with: Data("\"\(contents)\"".utf8), options: [.fragmentsAllowed]) as? String
             let expected = try #require(reference)
             #expect(decode(contents) == Array(expected.utf8), "\(contents)")
-            #expect(scalars(contents) == expected.unicodeScalars.count, "\(contents)")
+            // Pad to exactly 128 scalars: one more must be refused.
+            let padded = contents + String(repeating: "x", count: 128 - expected.unicodeScalars.count)
+            #expect(acceptedAsUserID(padded), "\(contents)")
+            #expect(!acceptedAsUserID(padded + "y"), "\(contents)")
         }
     }
 
-    @Test func scalarCountCountsCharactersNotBytes() {
-        #expect(scalars("") == 0)
-        #expect(scalars("abc") == 3)
-        #expect(scalars("é中😀") == 3)
-        #expect(scalars(#"\u00e9\ud83d\ude00\n"#) == 3)
+    @Test func userIDLengthCountsCharactersNotBytes() {
+        #expect(!acceptedAsUserID(""))
+        #expect(acceptedAsUserID(String(repeating: "😀", count: 128)))
+        #expect(!acceptedAsUserID(String(repeating: "😀", count: 129)))
+        #expect(acceptedAsUserID(String(repeating: #"\u00e9\ud83d\ude00\n"#, count: 42) + "ab"))
+        #expect(!acceptedAsUserID(String(repeating: #"\u00e9\ud83d\ude00\n"#, count: 43)))
     }
 }

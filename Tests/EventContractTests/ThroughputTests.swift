@@ -1,6 +1,6 @@
 import Testing
 
-@testable import EventContract
+import EventContract
 
 /// A smoke test of the hot path at volume; it asserts acceptance only. Time it
 /// by hand: `swift test -c release --filter throughputSmoke`.

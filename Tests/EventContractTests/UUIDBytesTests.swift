@@ -1,11 +1,13 @@
 import Testing
 
-@testable import EventContract
+import EventContract
 
 @Suite("UUIDBytes")
 struct UUIDBytesTests {
+    /// Parses through the validator, the only public way in.
     func parse(_ text: String) -> UUIDBytes? {
-        Array(text.utf8).withUnsafeBytes { UUIDBytes.parseCanonical($0) }
+        let message = #"{"event_id":"\#(text)","event_type":"page_view","event_time":"2024-05-01T10:15:03Z","user_id":"u"}"#
+        return validate(message).event?.eventID
     }
 
     func canonical(_ uuid: UUIDBytes) -> String {

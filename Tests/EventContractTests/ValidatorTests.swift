@@ -1,6 +1,6 @@
 import Testing
 
-@testable import EventContract
+import EventContract
 
 /// Cases that depend on limits, the clock or size, so they are built here rather than as fixtures.
 @Suite("EventValidator")
