@@ -23,10 +23,10 @@ public struct EventValidator: Sendable {
         // Kafka payloads are plain bytes; viewing them as UInt8 is how they were written.
         let base = start.assumingMemoryBound(to: UInt8.self)
 
-        var fields = FieldTable()
+        var rules = FieldRules(message: message, limits: limits, nowMicros: nowMicros)
         var currentField: KnownField?
         do throws(ScanError) {
-            let isObject = try scanTopLevel(base, message.count, &fields, &currentField)
+            let isObject = try scanTopLevel(base, message.count, &rules.fields, &currentField)
             guard isObject else {
                 return .failure(ContractError(reason: .notObject, detail: "JSON value is not an object", path: "$"))
             }
@@ -34,7 +34,6 @@ public struct EventValidator: Sendable {
             return .failure(contractError(error, base, message.count, currentField))
         }
 
-        let rules = FieldRules(message: message, fields: fields, limits: limits, nowMicros: nowMicros)
         do throws(ContractError) {
             return .success(try rules.check())
         } catch {

@@ -2,9 +2,10 @@
 /// valid JSON, to the last occurrence of each known top-level field.
 struct FieldRules {
     let message: UnsafeRawBufferPointer
-    let fields: FieldTable
     let limits: ContractLimits
     let nowMicros: Int64
+    /// Filled by the scanner in place: the table is a few hundred bytes, not worth copying.
+    var fields = FieldTable()
 
     func check() throws(ContractError) -> ValidatedEvent {
         let idSlice = try requireString(.eventID)

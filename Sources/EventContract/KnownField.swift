@@ -5,8 +5,6 @@ enum KnownField: Int, CaseIterable {
     case sessionID, page, device, country, properties
     case referrer, element, level, service, message, amount, currency, orderID
 
-    static let count = 17
-
     var name: StaticString {
         switch self {
         case .eventID: "event_id"
@@ -93,12 +91,69 @@ struct FieldValue {
 }
 
 /// One slot per known field, overwritten on duplicates so the last one wins
-/// as in `jsonb`. Inline storage: no allocation per message.
+/// as in `jsonb`. Named stored properties rather than an InlineArray: reading
+/// one slot then never copies the table (it did, measurably, with InlineArray).
 struct FieldTable {
-    private var values = InlineArray<17, FieldValue>(repeating: .absent)
+    private var eventID = FieldValue.absent
+    private var eventType = FieldValue.absent
+    private var eventTime = FieldValue.absent
+    private var userID = FieldValue.absent
+    private var sessionID = FieldValue.absent
+    private var page = FieldValue.absent
+    private var device = FieldValue.absent
+    private var country = FieldValue.absent
+    private var properties = FieldValue.absent
+    private var referrer = FieldValue.absent
+    private var element = FieldValue.absent
+    private var level = FieldValue.absent
+    private var service = FieldValue.absent
+    private var message = FieldValue.absent
+    private var amount = FieldValue.absent
+    private var currency = FieldValue.absent
+    private var orderID = FieldValue.absent
 
     subscript(field: KnownField) -> FieldValue {
-        get { values[field.rawValue] }
-        set { values[field.rawValue] = newValue }
+        get {
+            switch field {
+            case .eventID: eventID
+            case .eventType: eventType
+            case .eventTime: eventTime
+            case .userID: userID
+            case .sessionID: sessionID
+            case .page: page
+            case .device: device
+            case .country: country
+            case .properties: properties
+            case .referrer: referrer
+            case .element: element
+            case .level: level
+            case .service: service
+            case .message: message
+            case .amount: amount
+            case .currency: currency
+            case .orderID: orderID
+            }
+        }
+        set {
+            switch field {
+            case .eventID: eventID = newValue
+            case .eventType: eventType = newValue
+            case .eventTime: eventTime = newValue
+            case .userID: userID = newValue
+            case .sessionID: sessionID = newValue
+            case .page: page = newValue
+            case .device: device = newValue
+            case .country: country = newValue
+            case .properties: properties = newValue
+            case .referrer: referrer = newValue
+            case .element: element = newValue
+            case .level: level = newValue
+            case .service: service = newValue
+            case .message: message = newValue
+            case .amount: amount = newValue
+            case .currency: currency = newValue
+            case .orderID: orderID = newValue
+            }
+        }
     }
 }

@@ -11,26 +11,34 @@ public struct UUIDBytes: Sendable, Hashable {
 
     /// Parses the canonical 8-4-4-4-12 form, hex digits in either case.
     /// Braces, URNs and the 32-digit form are refused: the contract asks for canonical text.
+    @inline(__always)
     static func parseCanonical(_ text: UnsafeRawBufferPointer) -> UUIDBytes? {
-        guard text.count == 36 else { return nil }
+        guard text.count == 36, text[8] == UInt8(ascii: "-"), text[13] == UInt8(ascii: "-"),
+            text[18] == UInt8(ascii: "-"), text[23] == UInt8(ascii: "-")
+        else { return nil }
+        // Branch-free digit loop: every event carries a UUID, so this is hot.
+        var bad = false
         var high: UInt64 = 0
         var low: UInt64 = 0
-        var nibbles = 0
-        for i in 0..<36 {
+        hexRun(text, 0, 8, &high, &bad)
+        hexRun(text, 9, 4, &high, &bad)
+        hexRun(text, 14, 4, &high, &bad)
+        hexRun(text, 19, 4, &low, &bad)
+        hexRun(text, 24, 12, &low, &bad)
+        return bad ? nil : UUIDBytes(high: high, low: low)
+    }
+
+    @inline(__always)
+    private static func hexRun(
+        _ text: UnsafeRawBufferPointer, _ start: Int, _ count: Int, _ value: inout UInt64, _ bad: inout Bool
+    ) {
+        for i in start..<(start + count) {
             let byte = text[i]
-            if i == 8 || i == 13 || i == 18 || i == 23 {
-                guard byte == UInt8(ascii: "-") else { return nil }
-                continue
-            }
-            guard let value = hexValue(byte) else { return nil }
-            if nibbles < 16 {
-                high = high << 4 | UInt64(value)
-            } else {
-                low = low << 4 | UInt64(value)
-            }
-            nibbles += 1
+            let digit = byte &- UInt8(ascii: "0")
+            let letter = (byte | 0x20) &- UInt8(ascii: "a")
+            bad = bad || (digit >= 10 && letter >= 6)
+            value = value << 4 | UInt64(digit < 10 ? digit : letter &+ 10)
         }
-        return UUIDBytes(high: high, low: low)
     }
 }
 
