@@ -29,12 +29,27 @@ public struct EventValidator: Sendable {
     var rules = FieldRules(message: message, limits: limits, nowMicros: nowMicros)
     var currentField: KnownField?
     do throws(ScanError) {
-      let isObject = try scanTopLevel(base, message.count, &rules.fields, &currentField)
+      let isObject = try scanTopLevel(
+        base, message.count, &rules.fields, &currentField, maxDepth: limits.maxDepth)
       guard isObject else {
         return .failure(
           ContractError(reason: .notObject, detail: "JSON value is not an object", path: "$"))
       }
     } catch {
+      var error = error
+      if case .tooDeep = error.kind {
+        // PostgreSQL has no depth limit of its own, so when the rest of the
+        // message is not valid JSON either, that is the truer reason: look
+        // (reject path only) before reporting too_deep.
+        var scratch = FieldTable()
+        var field: KnownField?
+        do throws(ScanError) {
+          _ = try scanTopLevel(base, message.count, &scratch, &field, maxDepth: .max)
+        } catch let deeper {
+          error = deeper
+          currentField = field
+        }
+      }
       return .failure(contractError(error, base, message.count, currentField))
     }
 
@@ -51,10 +66,10 @@ public struct EventValidator: Sendable {
   @inline(__always)
   private func scanTopLevel(
     _ base: UnsafePointer<UInt8>, _ count: Int, _ fields: inout FieldTable,
-    _ currentField: inout KnownField?
+    _ currentField: inout KnownField?, maxDepth: Int
   ) throws(ScanError) -> Bool {
     let message = UnsafeRawBufferPointer(start: base, count: count)
-    var scanner = JSONScanner(base: base, count: count, maxDepth: limits.maxDepth)
+    var scanner = JSONScanner(base: base, count: count, maxDepth: maxDepth)
     // RFC 8259 §8.1: no BOM; reported as such rather than as a stray byte.
     if count >= 3, base[0] == 0xEF, base[1] == 0xBB, base[2] == 0xBF {
       throw ScanError(.byteOrderMark, at: 0)
@@ -65,8 +80,8 @@ public struct EventValidator: Sendable {
       try expectEnd(&scanner)
       return false
     }
-    guard limits.maxDepth >= 1 else {
-      throw ScanError(.tooDeep(limit: limits.maxDepth), at: scanner.pos)
+    guard maxDepth >= 1 else {
+      throw ScanError(.tooDeep(limit: maxDepth), at: scanner.pos)
     }
     scanner.pos += 1
     scanner.skipWhitespace()

@@ -350,7 +350,33 @@ struct JSONScanner {
       let shape = NumberShape(
         integerDigits: intDigits, integerIsNonzero: intNonzero, fractionDigits: fracDigits,
         firstNonzeroFraction: firstNonzeroFraction, exponent: exponent)
-      guard shape.fitsPostgresNumeric else { throw ScanError(.numberOutOfRange, at: start) }
+      guard shape.fitsPostgresNumeric else {
+        // PostgreSQL lexes the next token before converting the number, so a
+        // stray byte right after it (as in `1e200000.5`) is what it reports.
+        var next = pos
+        while next < end,
+          base[next] == 0x20 || base[next] == 0x0A || base[next] == 0x0D || base[next] == 0x09
+        {
+          next += 1
+        }
+        if next < end, !startsToken(base[next]) {
+          throw ScanError(.unexpectedByte(expected: "',' or a closing bracket"), at: next)
+        }
+        throw ScanError(.numberOutOfRange, at: start)
+      }
+    }
+  }
+
+  /// Bytes that can begin a JSON token.
+  func startsToken(_ byte: UInt8) -> Bool {
+    switch byte {
+    case UInt8(ascii: ","), UInt8(ascii: ":"), UInt8(ascii: "{"), UInt8(ascii: "}"),
+      UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "\""), UInt8(ascii: "-"),
+      UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "t"), UInt8(ascii: "f"),
+      UInt8(ascii: "n"):
+      true
+    default:
+      false
     }
   }
 

@@ -40,9 +40,13 @@ enum UTF8Validation {
   /// only, so that a message with bad UTF-8 anywhere is reported as
   /// `invalid_utf8` whatever JSON error the parser met first: PostgreSQL
   /// checks the encoding of the whole row before it looks at the JSON.
+  /// A raw 0x00 byte counts as invalid too: it is well-formed UTF-8, but
+  /// PostgreSQL refuses it in text as "invalid byte sequence", before any JSON
+  /// parsing, so that is the reason it would give.
   static func firstInvalidOffset(_ base: UnsafePointer<UInt8>, _ count: Int) -> Int? {
     var i = 0
     while i < count {
+      if base[i] == 0 { return i }
       if base[i] < 0x80 {
         i += 1
         continue
