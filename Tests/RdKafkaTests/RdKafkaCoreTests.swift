@@ -1,0 +1,54 @@
+import RdKafka
+import Testing
+
+/// Against librdkafka's mock cluster: real protocol, real sockets, no fakes. Serialized to keep
+/// CPU use sane (each cluster and client runs several threads).
+@Suite(.serialized)
+struct RdKafkaCoreTests {
+    @Test func producesKeyedMessagesAndReportsWatermarks() throws {
+        let cluster = try RDKafkaMockCluster(brokers: 3)
+        let topic = uniqueName("produce")
+        try cluster.createTopic(topic, partitions: 4, replicationFactor: 3)
+
+        let producer = try produceTestData(cluster, topic: topic, count: 10_000, partitions: 4)
+        #expect(producer.deliveredCount == 10_000)
+        #expect(producer.failedCount == 0)
+        #expect(producer.lastDeliveryError == nil)
+        #expect(producer.outQueueLength == 0)
+
+        let consumer = try RDKafkaConsumer(config: consumerConfig(cluster, group: nil), rebalanceHandler: nil)
+        #expect(try consumer.partitionCount(topic: topic, timeoutMs: 5000) == 4)
+        for partition in Int32(0)..<4 {
+            let marks = try consumer.queryWatermarks(
+                RDKafkaTopicPartition(topic: topic, partition: partition), timeoutMs: 5000)
+            #expect(marks.low == 0)
+            #expect(marks.high == 2500)
+        }
+    }
+
+    @Test func groupConsumerStartsAtTheHandlersOffsets() throws {
+        let cluster = try RDKafkaMockCluster(brokers: 3)
+        let topic = uniqueName("group")
+        try cluster.createTopic(topic, partitions: 4, replicationFactor: 3)
+        _ = try produceTestData(cluster, topic: topic, count: 10_000, partitions: 4)
+
+        let starts: [Int32: Int64] = [0: 100, 3: 2000]
+        let handler = RecordingHandler(startOffsets: starts)
+        let consumer = try RDKafkaConsumer(
+            config: consumerConfig(cluster, group: uniqueName("group")), rebalanceHandler: handler)
+        try consumer.subscribe(topics: [topic])
+
+        let expected = expectedMessages(count: 10_000, partitions: 4, startOffsets: starts)
+        let received = consumer.collect(count: expected.count)
+        #expect(received.count == expected.count)
+        #expect(Set(received) == expected)
+        #expect(handler.events.first == .assigned((0..<4).map { RDKafkaTopicPartition(topic: topic, partition: $0) }))
+        #expect(Set(try consumer.assignment()) == Set((0..<4).map { RDKafkaTopicPartition(topic: topic, partition: $0) }))
+        #expect(consumer.memberID != nil)
+
+        consumer.close()
+        #expect(handler.revokedCount == 1)
+        consumer.close()  // idempotent
+        #expect(handler.revokedCount == 1)
+    }
+}
