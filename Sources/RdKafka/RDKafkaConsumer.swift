@@ -20,11 +20,14 @@ public final class RDKafkaConsumer {
     private var batch: UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>
     private var batchCapacity: Int
     private var isClosed = false
+    /// False when `group.id` was made up for manual assignment: `subscribe` must not join that.
+    private let hasGroupID: Bool
 
     /// - Parameter rebalanceHandler: kept weakly (see `RDKafkaRebalanceHandler`); nil lets
     ///   librdkafka start assigned partitions at the committed offsets.
     public init(config: RDKafkaConfig, rebalanceHandler: (any RDKafkaRebalanceHandler)?) throws {
         var config = config
+        self.hasGroupID = config["group.id"] != nil
         if let strategy = config["partition.assignment.strategy"], strategy.contains("cooperative") {
             throw KafkaError(
                 code: .invalidArgument,
@@ -35,6 +38,10 @@ public final class RDKafkaConsumer {
                     + "every (EAGER) rebalance.",
                 property: "partition.assignment.strategy")
         }
+        // librdkafka's assign needs a consumer group object, which exists only with a group.id;
+        // a consumer that only ever assigns manually gets a private one it never joins (only
+        // `subscribe` joins a group) and never commits to (unless asked).
+        config.setDefault("group.id", "rdkafka-swift-unsubscribed-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))")
         config.setDefault("enable.auto.commit", "false")
         config.setDefault("enable.auto.offset.store", "false")
         let callbacks = RDKafkaConsumerCallbacks(handler: rebalanceHandler)
@@ -44,8 +51,8 @@ public final class RDKafkaConsumer {
         self.client = client
         self.callbacks = callbacks
         self.queue = client.withKafkaPointer { kafkaHandle in
-            // Without a group.id there is no consumer group and hence no consumer queue; fetched
-            // messages and events then arrive on the main queue, which we poll instead.
+            // Never fails with a group.id, which we always have; the main queue is the fallback
+            // librdkafka itself would use without one.
             if rd_kafka_poll_set_consumer(kafkaHandle) == RD_KAFKA_RESP_ERR_NO_ERROR,
                 let consumerQueue = rd_kafka_queue_get_consumer(kafkaHandle)
             {
@@ -67,6 +74,11 @@ public final class RDKafkaConsumer {
     /// Joins the consumer group (needs `group.id`) and follows `topics`; partitions arrive through
     /// the rebalance handler during `poll`.
     public func subscribe(topics: [String]) throws {
+        guard hasGroupID else {
+            throw KafkaError(
+                code: .invalidArgument, message: "Subscribing needs a consumer group, and no group.id is set.",
+                isRetriable: false, remedy: "Set the consumer group (group.id).", property: "group.id")
+        }
         let list = RDKafkaTopicPartitionList(
             topics.map { RDKafkaTopicPartition(topic: $0, partition: -1) })
         try client.withKafkaPointer { kafkaHandle throws(KafkaError) in
@@ -77,7 +89,8 @@ public final class RDKafkaConsumer {
         }
     }
 
-    /// Manual assignment: no group membership and no rebalances. Offsets as in `RDKafkaOffset`.
+    /// Manual assignment: no group membership and no rebalances (do not mix with `subscribe`).
+    /// Offsets as in `RDKafkaOffset`.
     public func assign(_ partitions: [(RDKafkaTopicPartition, offset: Int64)]) throws {
         let list = RDKafkaTopicPartitionList(partitions)
         try client.withKafkaPointer { kafkaHandle throws(KafkaError) in
@@ -235,7 +248,7 @@ public final class RDKafkaConsumer {
         try client.partitionCount(topic: topic, timeoutMs: timeoutMs)
     }
 
-    /// The member id the group coordinator gave us; nil before joining or without a group.
+    /// The member id the group coordinator gave us; nil before joining or when not subscribed.
     public var memberID: String? {
         client.withKafkaPointer { kafkaHandle in
             guard let id = rd_kafka_memberid(kafkaHandle) else { return nil }

@@ -1,10 +1,14 @@
 import RdKafka
 import Testing
 
-/// Against librdkafka's mock cluster: real protocol, real sockets, no fakes. Serialized to keep
-/// CPU use sane (each cluster and client runs several threads).
+/// Against librdkafka's mock cluster: real protocol, real sockets, no fakes. All suites nest in
+/// this one so `.serialized` covers every test: each cluster and client runs several threads,
+/// and two cores are enough for one test at a time.
 @Suite(.serialized)
-struct RdKafkaCoreTests {
+enum RdKafkaTests {}
+
+extension RdKafkaTests {
+@Suite struct Core {
     @Test func producesKeyedMessagesAndReportsWatermarks() throws {
         let cluster = try RDKafkaMockCluster(brokers: 3)
         let topic = uniqueName("produce")
@@ -51,4 +55,5 @@ struct RdKafkaCoreTests {
         consumer.close()  // idempotent
         #expect(handler.revokedCount == 1)
     }
+}
 }

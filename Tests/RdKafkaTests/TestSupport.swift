@@ -17,7 +17,16 @@ func produceTestData(
     _ cluster: RDKafkaMockCluster, topic: String, count: Int, partitions: Int32
 ) throws -> RDKafkaProducer {
     let producer = try RDKafkaProducer(config: producerConfig(cluster))
-    for index in 0..<count {
+    try produceTestData(producer, topic: topic, indices: 0..<count, partitions: partitions)
+    try producer.flush(timeoutMs: 30_000)
+    return producer
+}
+
+/// Queues messages `indices` of the data set without waiting for their delivery.
+func produceTestData(
+    _ producer: RDKafkaProducer, topic: String, indices: Range<Int>, partitions: Int32
+) throws {
+    for index in indices {
         let key = testKey(index)
         let value = testPayload(index)
         try key.withUnsafeBytes { keyBytes in
@@ -27,8 +36,6 @@ func produceTestData(
             }
         }
     }
-    try producer.flush(timeoutMs: 30_000)
-    return producer
 }
 
 func producerConfig(_ cluster: RDKafkaMockCluster) -> RDKafkaConfig {
@@ -106,14 +113,14 @@ final class RecordingHandler: RDKafkaRebalanceHandler {
 }
 
 extension RDKafkaConsumer {
-    /// Polls until `until` says stop or `seconds` pass, copying messages out; events are counted
-    /// apart.
+    /// Polls until `until` says stop or `seconds` pass, copying messages out; events (a view with an
+    /// `errorCode`) are collected apart.
     func collect(
         into received: inout [Received], events: inout [KafkaError.Code], seconds: Double = 20,
-        until: (_ received: [Received]) -> Bool
+        until: (_ received: [Received], _ events: [KafkaError.Code]) -> Bool
     ) {
         let deadline = Date().addingTimeInterval(seconds)
-        while !until(received) && Date() < deadline {
+        while !until(received, events) && Date() < deadline {
             poll(maxMessages: 1000, timeoutMs: 100) { message in
                 if let code = message.errorCode {
                     events.append(code)
@@ -130,7 +137,7 @@ extension RDKafkaConsumer {
     func collect(count: Int, seconds: Double = 20) -> [Received] {
         var received: [Received] = []
         var events: [KafkaError.Code] = []
-        collect(into: &received, events: &events, seconds: seconds) { $0.count >= count }
+        collect(into: &received, events: &events, seconds: seconds) { received, _ in received.count >= count }
         return received
     }
 }

@@ -1,0 +1,108 @@
+import Foundation
+import RdKafka
+import Testing
+
+extension RdKafkaTests {
+  @Suite struct Group {
+    @Test func secondMemberTriggersRevokeAndAssign() throws {
+      let cluster = try RDKafkaMockCluster(brokers: 3)
+      let topic = uniqueName("rebalance")
+      let group = uniqueName("rebalance")
+      try cluster.createTopic(topic, partitions: 4, replicationFactor: 3)
+      _ = try produceTestData(cluster, topic: topic, count: 400, partitions: 4)
+      let all = Set((0..<4).map { RDKafkaTopicPartition(topic: topic, partition: $0) })
+
+      let firstHandler = RecordingHandler()
+      let first = try RDKafkaConsumer(
+        config: consumerConfig(cluster, group: group), rebalanceHandler: firstHandler)
+      try first.subscribe(topics: [topic])
+      let firstMessages = first.collect(count: 400)
+      #expect(firstMessages.count == 400)
+      #expect(firstHandler.current == all)
+
+      let t0 = Date(); print("TIMING first done")
+      let secondHandler = RecordingHandler()
+      let second = try RDKafkaConsumer(
+        config: consumerConfig(cluster, group: group), rebalanceHandler: secondHandler)
+      try second.subscribe(topics: [topic])
+
+      // Both members must keep polling: the first learns of the rebalance through its heartbeat
+      // and rejoins from inside poll.
+      let deadline = Date().addingTimeInterval(20)
+      while Date() < deadline
+        && !(firstHandler.revokedCount >= 1 && !secondHandler.current.isEmpty
+          && firstHandler.current.union(secondHandler.current) == all)
+      {
+        first.poll(maxMessages: 100, timeoutMs: 50) { _ in }
+        second.poll(maxMessages: 100, timeoutMs: 50) { _ in }
+      }
+      print("TIMING rebalanced", Date().timeIntervalSince(t0))
+      #expect(firstHandler.revokedCount >= 1)
+      #expect(firstHandler.events.first == .assigned(all.sorted { $0.partition < $1.partition }))
+      #expect(firstHandler.events.dropFirst().first == .revoked(all.sorted { $0.partition < $1.partition }))
+      #expect(firstHandler.current.count == 2)
+      #expect(secondHandler.current.count == 2)
+      #expect(firstHandler.current.isDisjoint(with: secondHandler.current))
+      #expect(firstHandler.current.union(secondHandler.current) == all)
+      #expect(first.memberID != second.memberID)
+
+      // The second member leaving hands everything back to the first.
+      second.close()
+      #expect(secondHandler.revokedCount >= 1)
+      let handBack = Date().addingTimeInterval(20)
+      while Date() < handBack && firstHandler.current != all {
+        first.poll(maxMessages: 100, timeoutMs: 50) { _ in }
+      }
+      print("TIMING handback", Date().timeIntervalSince(t0), firstHandler.events.count, firstHandler.errors)
+      #expect(firstHandler.current == all)
+      #expect(firstHandler.errors.allSatisfy { !$0.isFatal })
+    }
+
+    @Test func handlerReturningNilTakesNoPartitions() throws {
+      let cluster = try RDKafkaMockCluster(brokers: 1)
+      let topic = uniqueName("take-none")
+      try cluster.createTopic(topic, partitions: 2, replicationFactor: 1)
+      _ = try produceTestData(cluster, topic: topic, count: 20, partitions: 2)
+
+      let handler = RecordingHandler()
+      handler.takeNone = true
+      let consumer = try RDKafkaConsumer(
+        config: consumerConfig(cluster, group: uniqueName("take-none")), rebalanceHandler: handler)
+      try consumer.subscribe(topics: [topic])
+      var received: [Received] = []
+      var events: [KafkaError.Code] = []
+      consumer.collect(into: &received, events: &events, seconds: 6) { _, _ in handler.assignedCount >= 1 }
+      consumer.collect(into: &received, events: &events, seconds: 1) { _, _ in false }
+      #expect(handler.assignedCount >= 1)
+      #expect(received.isEmpty)
+      #expect(try consumer.assignment().isEmpty)
+    }
+
+    @Test func asyncCommitIsVisibleAsCommittedOffsets() throws {
+      let cluster = try RDKafkaMockCluster(brokers: 1)
+      let topic = uniqueName("commit")
+      try cluster.createTopic(topic, partitions: 2, replicationFactor: 1)
+      _ = try produceTestData(cluster, topic: topic, count: 20, partitions: 2)
+
+      let handler = RecordingHandler()
+      let consumer = try RDKafkaConsumer(
+        config: consumerConfig(cluster, group: uniqueName("commit")), rebalanceHandler: handler)
+      try consumer.subscribe(topics: [topic])
+      #expect(consumer.collect(count: 20).count == 20)
+
+      let partitions = (0..<2).map { RDKafkaTopicPartition(topic: topic, partition: $0) }
+      // Nothing is committed behind our back: auto commit is off by default.
+      #expect(try consumer.committedOffsets(partitions, timeoutMs: 5000) == [RDKafkaOffset.invalid, RDKafkaOffset.invalid])
+
+      try consumer.commitAsync([(partitions[0], offset: 10), (partitions[1], offset: 7)])
+      var committed: [Int64] = []
+      let deadline = Date().addingTimeInterval(10)
+      while Date() < deadline && committed != [10, 7] {
+        consumer.poll(maxMessages: 10, timeoutMs: 100) { _ in }
+        committed = try consumer.committedOffsets(partitions, timeoutMs: 5000)
+      }
+      #expect(committed == [10, 7])
+      #expect(consumer.lastCommitError == nil)
+    }
+  }
+}
