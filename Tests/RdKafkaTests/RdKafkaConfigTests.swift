@@ -27,7 +27,9 @@ extension RdKafkaTests {
     }
 
     @Test func cooperativeProtocolIsRejected() throws {
-      let config = RDKafkaConfig(["group.id": "g", "partition.assignment.strategy": "cooperative-sticky"])
+      let config = RDKafkaConfig([
+        "group.id": "g", "partition.assignment.strategy": "cooperative-sticky",
+      ])
       let error = try #require(throws: KafkaError.self) {
         try RDKafkaConsumer(config: config, rebalanceHandler: nil)
       }

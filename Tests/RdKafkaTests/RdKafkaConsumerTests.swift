@@ -43,7 +43,9 @@ extension RdKafkaTests {
 
       var received: [Received] = []
       var events: [KafkaError.Code] = []
-      consumer.collect(into: &received, events: &events) { _, events in events.contains(.partitionEOF) }
+      consumer.collect(into: &received, events: &events) { _, events in
+        events.contains(.partitionEOF)
+      }
       #expect(received.map(\.offset) == Array(0..<50))
       #expect(events == [.partitionEOF])
 
@@ -51,7 +53,9 @@ extension RdKafkaTests {
       try consumer.seek(partition, to: 40, timeoutMs: 5000)
       received = []
       events = []
-      consumer.collect(into: &received, events: &events) { _, events in events.contains(.partitionEOF) }
+      consumer.collect(into: &received, events: &events) { _, events in
+        events.contains(.partitionEOF)
+      }
       #expect(received.map(\.offset) == Array(40..<50))
 
       try consumer.pause([partition])
@@ -79,14 +83,20 @@ extension RdKafkaTests {
       try producer.flush(timeoutMs: 10_000)
       #expect(producer.deliveredCount == 4)
 
-      let consumer = try RDKafkaConsumer(config: consumerConfig(cluster, group: nil), rebalanceHandler: nil)
-      try consumer.assign([(RDKafkaTopicPartition(topic: topic, partition: 0), offset: RDKafkaOffset.beginning)])
+      let consumer = try RDKafkaConsumer(
+        config: consumerConfig(cluster, group: nil), rebalanceHandler: nil)
+      try consumer.assign([
+        (RDKafkaTopicPartition(topic: topic, partition: 0), offset: RDKafkaOffset.beginning)
+      ])
       var seen: [(key: [UInt8]?, payload: [UInt8]?, timestamp: Int64?, topic: String)] = []
       let deadline = Date().addingTimeInterval(10)
       while seen.count < 4 && Date() < deadline {
         consumer.poll(maxMessages: 10, timeoutMs: 100) { message in
           seen.append(
-            (message.key.map { Array($0) }, message.payload.map { Array($0) }, message.timestampMs, message.topicName))
+            (
+              message.key.map { Array($0) }, message.payload.map { Array($0) }, message.timestampMs,
+              message.topicName
+            ))
         }
       }
       try #require(seen.count == 4)
@@ -109,7 +119,8 @@ extension RdKafkaTests {
       _ = try produceTestData(cluster, topic: topic, count: 10, partitions: 1)
 
       struct Stop: Error {}
-      let consumer = try RDKafkaConsumer(config: consumerConfig(cluster, group: nil), rebalanceHandler: nil)
+      let consumer = try RDKafkaConsumer(
+        config: consumerConfig(cluster, group: nil), rebalanceHandler: nil)
       let partition = RDKafkaTopicPartition(topic: topic, partition: 0)
       try consumer.assign([(partition, offset: RDKafkaOffset.beginning)])
       var handed = 0
@@ -117,7 +128,8 @@ extension RdKafkaTests {
       var thrown = false
       while !thrown && Date() < deadline {
         do {
-          try consumer.poll(maxMessages: 10, timeoutMs: 200) { (_: RDKafkaMessageView) throws(Stop) in
+          try consumer.poll(maxMessages: 10, timeoutMs: 200) {
+            (_: RDKafkaMessageView) throws(Stop) in
             handed += 1
             if handed == 3 { throw Stop() }
           }
@@ -130,6 +142,30 @@ extension RdKafkaTests {
       // The rest of that batch is gone; a seek brings it back.
       try consumer.seek(partition, to: 3, timeoutMs: 5000)
       #expect(consumer.collect(count: 7).map(\.offset) == Array(3..<10))
+    }
+
+    /// With `auto.offset.reset=error`, a start offset outside the log is reported, not silently
+    /// replaced: the case of a stored offset that retention has deleted.
+    @Test func offsetOutsideTheLogIsAnEventWithResetError() throws {
+      let cluster = try RDKafkaMockCluster(brokers: 1)
+      let topic = uniqueName("reset")
+      try cluster.createTopic(topic, partitions: 1, replicationFactor: 1)
+      _ = try produceTestData(cluster, topic: topic, count: 10, partitions: 1)
+
+      var config = consumerConfig(cluster, group: nil)
+      config["auto.offset.reset"] = "error"
+      let consumer = try RDKafkaConsumer(config: config, rebalanceHandler: nil)
+      try consumer.assign([(RDKafkaTopicPartition(topic: topic, partition: 0), offset: 500)])
+      var errors: [KafkaError] = []
+      let deadline = Date().addingTimeInterval(10)
+      while errors.isEmpty && Date() < deadline {
+        consumer.poll(maxMessages: 10, timeoutMs: 100) { message in
+          if message.errorCode != nil { errors.append(message.error()) }
+        }
+      }
+      let error = try #require(errors.first)
+      #expect(error.code == .autoOffsetReset)
+      #expect(error.message.contains(topic))
     }
   }
 }

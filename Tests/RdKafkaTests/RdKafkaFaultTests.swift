@@ -9,7 +9,8 @@ extension RdKafkaTests {
       let topic = uniqueName("broker-down")
       try cluster.createTopic(topic, partitions: 4, replicationFactor: 3)
       for partition in Int32(0)..<4 {
-        try cluster.setPartitionLeader(topic: topic, partition: partition, broker: partition % 3 + 1)
+        try cluster.setPartitionLeader(
+          topic: topic, partition: partition, broker: partition % 3 + 1)
       }
       let producer = try RDKafkaProducer(config: producerConfig(cluster))
       try produceTestData(producer, topic: topic, indices: 0..<1000, partitions: 4)
@@ -17,7 +18,8 @@ extension RdKafkaTests {
 
       let handler = RecordingHandler()
       let consumer = try RDKafkaConsumer(
-        config: consumerConfig(cluster, group: uniqueName("broker-down")), rebalanceHandler: handler)
+        config: consumerConfig(cluster, group: uniqueName("broker-down")), rebalanceHandler: handler
+      )
       try consumer.subscribe(topics: [topic])
       var received: [Received] = []
       var events: [KafkaError.Code] = []
@@ -34,7 +36,9 @@ extension RdKafkaTests {
       #expect(producer.deliveredCount == 2000)
       #expect(producer.failedCount == 0)
 
-      consumer.collect(into: &received, events: &events, seconds: 30) { received, _ in received.count >= 2000 }
+      consumer.collect(into: &received, events: &events, seconds: 30) { received, _ in
+        received.count >= 2000
+      }
       #expect(received.count == 2000)
       #expect(Set(received) == expectedMessages(count: 2000, partitions: 4))
       #expect(handler.errors.allSatisfy { !$0.isFatal })
@@ -45,7 +49,8 @@ extension RdKafkaTests {
       let topic = uniqueName("request-errors")
       try cluster.createTopic(topic, partitions: 4, replicationFactor: 3)
 
-      cluster.pushRequestErrors(.produce, [.notEnoughReplicas, .notLeaderForPartition, .requestTimedOut])
+      cluster.pushRequestErrors(
+        .produce, [.notEnoughReplicas, .notLeaderForPartition, .requestTimedOut])
       let producer = try produceTestData(cluster, topic: topic, count: 2000, partitions: 4)
       #expect(producer.deliveredCount == 2000)
       #expect(producer.failedCount == 0)
@@ -54,7 +59,8 @@ extension RdKafkaTests {
         .fetch, [.notLeaderForPartition, .unknownTopicOrPartition, .transport, .requestTimedOut])
       let handler = RecordingHandler()
       let consumer = try RDKafkaConsumer(
-        config: consumerConfig(cluster, group: uniqueName("request-errors")), rebalanceHandler: handler)
+        config: consumerConfig(cluster, group: uniqueName("request-errors")),
+        rebalanceHandler: handler)
       try consumer.subscribe(topics: [topic])
       let received = consumer.collect(count: 2000, seconds: 30)
       #expect(received.count == 2000)
@@ -68,7 +74,9 @@ extension RdKafkaTests {
       let handler = RecordingHandler()
       let consumer = try RDKafkaConsumer(
         config: consumerConfig(cluster, group: nil), rebalanceHandler: handler)
-      try consumer.assign([(RDKafkaTopicPartition(topic: topic, partition: 0), offset: RDKafkaOffset.beginning)])
+      try consumer.assign([
+        (RDKafkaTopicPartition(topic: topic, partition: 0), offset: RDKafkaOffset.beginning)
+      ])
       consumer.poll(maxMessages: 10, timeoutMs: 500) { _ in }
       try cluster.setBrokerDown(-1)
       let deadline = Date().addingTimeInterval(10)
