@@ -59,6 +59,51 @@ extension RdKafkaTests {
       #expect(firstHandler.errors.allSatisfy { !$0.isFatal })
     }
 
+    /// librdkafka 2.0.2's batch call can collect messages, then serve a revoke, then return the
+    /// messages it collected: the consumer must not hand those over (their partitions are gone).
+    @Test func noMessagesFromRevokedPartitionsAfterRevoke() throws {
+      let cluster = try RDKafkaMockCluster(brokers: 1)
+      let topic = uniqueName("stale")
+      let group = uniqueName("stale")
+      try cluster.createTopic(topic, partitions: 4, replicationFactor: 1)
+      _ = try produceTestData(cluster, topic: topic, count: 40_000, partitions: 4)
+
+      var config = consumerConfig(cluster, group: group)
+      config["session.timeout.ms"] = "3000"
+      let firstHandler = RecordingHandler()
+      let first = try RDKafkaConsumer(config: config, rebalanceHandler: firstHandler)
+      try first.subscribe(topics: [topic])
+      var handedOutsideAssignment = 0
+      var handed = 0
+      func pollFirst() {
+        first.poll(maxMessages: 500, timeoutMs: 100) { message in
+          guard message.errorCode == nil else { return }
+          handed += 1
+          if !firstHandler.current.contains(
+            RDKafkaTopicPartition(topic: topic, partition: message.partition))
+          {
+            handedOutsideAssignment += 1
+          }
+        }
+      }
+      let joined = Date().addingTimeInterval(10)
+      while handed < 100 && Date() < joined { pollFirst() }
+
+      let secondHandler = RecordingHandler()
+      let second = try RDKafkaConsumer(config: config, rebalanceHandler: secondHandler)
+      try second.subscribe(topics: [topic])
+      let deadline = Date().addingTimeInterval(15)
+      while Date() < deadline && secondHandler.current.isEmpty {
+        pollFirst()
+        second.poll(maxMessages: 100, timeoutMs: 20) { _ in }
+      }
+      for _ in 0..<20 { pollFirst() }
+      #expect(firstHandler.revokedCount == 1)
+      #expect(firstHandler.current.count == 2)
+      #expect(handed > 100)
+      #expect(handedOutsideAssignment == 0)
+    }
+
     @Test func handlerReturningNilTakesNoPartitions() throws {
       let cluster = try RDKafkaMockCluster(brokers: 1)
       let topic = uniqueName("take-none")
