@@ -3,6 +3,11 @@ import Synchronization
 
 /// A Kafka producer: copies each message into librdkafka's queue and counts delivery reports.
 ///
+/// Messages still queued when the producer is released are dropped (rd_kafka_destroy does not
+/// wait): call `flush` first. The default partitioner is librdkafka's `consistent_random` (CRC32
+/// of the key), not the Java client's murmur2; set `partitioner=murmur2_random` where keys must
+/// land where Java producers put them.
+///
 /// `@unchecked Sendable`: librdkafka documents `rd_kafka_t` as thread-safe, the topic-handle cache
 /// is behind a `Mutex`, and the delivery counters (updated from whichever thread serves the
 /// reports in `poll`, `flush` or `produce`) are atomics or behind a `Mutex`.
