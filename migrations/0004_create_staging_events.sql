@@ -41,12 +41,18 @@ BEGIN
         CONTINUE WHEN to_regclass('staging.' || v_name) IS NOT NULL;
         PERFORM pg_advisory_xact_lock(hashtext('staging.events partitions'));
         CONTINUE WHEN to_regclass('staging.' || v_name) IS NOT NULL;
-        EXECUTE format(
-            'CREATE TABLE staging.%I PARTITION OF staging.events FOR VALUES FROM (%L) TO (%L)',
-            v_name,
-            (v_day::timestamp AT TIME ZONE 'UTC'),
-            ((v_day + 1)::timestamp AT TIME ZONE 'UTC'));
-        v_created := v_created + 1;
+        BEGIN
+            EXECUTE format(
+                'CREATE TABLE staging.%I PARTITION OF staging.events FOR VALUES FROM (%L) TO (%L)',
+                v_name,
+                (v_day::timestamp AT TIME ZONE 'UTC'),
+                ((v_day + 1)::timestamp AT TIME ZONE 'UTC'));
+            v_created := v_created + 1;
+        EXCEPTION WHEN duplicate_table THEN
+            -- An advisory lock does not refresh the catalog cache, so the check
+            -- above can miss a partition another session just committed.
+            NULL;
+        END;
     END LOOP;
     RETURN v_created;
 END;

@@ -11,7 +11,8 @@ public final class PQConnection {
     /// Connects from a libpq conninfo string or a `postgresql://` URI.
     public init(_ conninfo: String) throws {
         guard let conn = PQconnectdb(conninfo) else {
-            throw PostgresError(message: "libpq could not allocate a connection", remedy: "The process is out of memory.")
+            throw PostgresError(
+                message: "libpq could not allocate a connection", remedy: "The process is out of memory.")
         }
         guard PQstatus(conn) == CONNECTION_OK else {
             // The message names host, port and the reason; libpq never puts the password in it.
@@ -88,6 +89,8 @@ extension PQConnection {
     /// Runs a script of several statements with no parameters (`PQexec`, the
     /// simple query protocol): for migration files only, never for values.
     public func executeScript(_ sql: String) throws {
-        _ = try withConnPointer { conn in try check(PQexec(conn, sql), accepting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY]) }
+        _ = try withConnPointer { conn in
+            try check(PQexec(conn, sql), accepting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY])
+        }
     }
 }

@@ -10,7 +10,9 @@ struct MigrateCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
 
-    @Option(help: ArgumentHelp("Read migrations from this folder instead of those built into the binary.", valueName: "DIR"))
+    @Option(
+        help: ArgumentHelp("Read migrations from this folder instead of those built into the binary.", valueName: "DIR")
+    )
     var migrations: String?
 
     @Flag(help: "List applied and pending migrations; change nothing.")

@@ -6,189 +6,195 @@ enum EmbeddedMigrations {
         Migration(
             version: 1, name: "create_schemas",
             sql: ####"""
-            -- 0001_create_schemas.sql
-            -- The three schemas: etl (control data: offsets, ledger, dead letters),
-            -- staging (COPY targets), analytics (what people and Grafana read).
-            -- etl.schema_migrations itself is created by `pipeline migrate` before this runs.
+                -- 0001_create_schemas.sql
+                -- The three schemas: etl (control data: offsets, ledger, dead letters),
+                -- staging (COPY targets), analytics (what people and Grafana read).
+                -- etl.schema_migrations itself is created by `pipeline migrate` before this runs.
 
-            CREATE SCHEMA IF NOT EXISTS etl;
-            CREATE SCHEMA IF NOT EXISTS staging;
-            CREATE SCHEMA IF NOT EXISTS analytics;
+                CREATE SCHEMA IF NOT EXISTS etl;
+                CREATE SCHEMA IF NOT EXISTS staging;
+                CREATE SCHEMA IF NOT EXISTS analytics;
 
-            COMMENT ON SCHEMA etl IS 'Pipeline control data: offsets, batch ledger, rejected events, gaps.';
-            COMMENT ON SCHEMA staging IS 'Raw validated events, loaded by COPY exactly once.';
-            COMMENT ON SCHEMA analytics IS 'Views and aggregates for people and Grafana; the only schema Grafana reads.';
+                COMMENT ON SCHEMA etl IS 'Pipeline control data: offsets, batch ledger, rejected events, gaps.';
+                COMMENT ON SCHEMA staging IS 'Raw validated events, loaded by COPY exactly once.';
+                COMMENT ON SCHEMA analytics IS 'Views and aggregates for people and Grafana; the only schema Grafana reads.';
 
-            """####),
+                """####),
         Migration(
             version: 2, name: "create_etl_offsets",
             sql: ####"""
-            -- 0002_create_etl_offsets.sql
-            -- How far each Kafka partition has been loaded: the source of truth for the
-            -- worker's start position (Kafka's committed offsets are only a courtesy).
-            -- A batch advances next_offset with `... WHERE next_offset = <expected>` in the
-            -- same transaction as its COPY; zero rows updated means another worker moved
-            -- it (a zombie after a rebalance), and the batch rolls back.
+                -- 0002_create_etl_offsets.sql
+                -- How far each Kafka partition has been loaded: the source of truth for the
+                -- worker's start position (Kafka's committed offsets are only a courtesy).
+                -- A batch advances next_offset with `... WHERE next_offset = <expected>` in the
+                -- same transaction as its COPY; zero rows updated means another worker moved
+                -- it (a zombie after a rebalance), and the batch rolls back.
 
-            CREATE TABLE IF NOT EXISTS etl.offsets (
-                topic       text        NOT NULL,
-                partition   integer     NOT NULL,
-                next_offset bigint      NOT NULL,
-                updated_at  timestamptz NOT NULL DEFAULT now(),
-                updated_by  text        NOT NULL,
-                CONSTRAINT offsets_pkey PRIMARY KEY (topic, partition),
-                CONSTRAINT offsets_partition_check CHECK (partition >= 0),
-                CONSTRAINT offsets_next_offset_check CHECK (next_offset >= 0)
-            );
+                CREATE TABLE IF NOT EXISTS etl.offsets (
+                    topic       text        NOT NULL,
+                    partition   integer     NOT NULL,
+                    next_offset bigint      NOT NULL,
+                    updated_at  timestamptz NOT NULL DEFAULT now(),
+                    updated_by  text        NOT NULL,
+                    CONSTRAINT offsets_pkey PRIMARY KEY (topic, partition),
+                    CONSTRAINT offsets_partition_check CHECK (partition >= 0),
+                    CONSTRAINT offsets_next_offset_check CHECK (next_offset >= 0)
+                );
 
-            COMMENT ON TABLE etl.offsets IS 'Next Kafka offset to load per partition; advanced only inside a batch transaction.';
+                COMMENT ON TABLE etl.offsets IS 'Next Kafka offset to load per partition; advanced only inside a batch transaction.';
 
-            """####),
+                """####),
         Migration(
             version: 3, name: "create_etl_batches",
             sql: ####"""
-            -- 0003_create_etl_batches.sql
-            -- The batch ledger: one row per committed batch, written in the batch's own
-            -- transaction, so a row here proves the batch's events, rejects and offsets
-            -- committed together.
+                -- 0003_create_etl_batches.sql
+                -- The batch ledger: one row per committed batch, written in the batch's own
+                -- transaction, so a row here proves the batch's events, rejects and offsets
+                -- committed together.
 
-            CREATE SEQUENCE IF NOT EXISTS etl.batch_id_seq AS bigint;
+                CREATE SEQUENCE IF NOT EXISTS etl.batch_id_seq AS bigint;
 
-            CREATE TABLE IF NOT EXISTS etl.batches (
-                batch_id            bigint      NOT NULL,
-                worker_id           text        NOT NULL,
-                topic               text        NOT NULL,
-                started_at          timestamptz NOT NULL,
-                committed_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
-                events              integer     NOT NULL,
-                rejected            integer     NOT NULL,
-                bytes               bigint      NOT NULL,
-                -- [{"partition": 0, "first_offset": 10, "last_offset": 99, "messages": 90}, ...]
-                partitions          jsonb       NOT NULL,
-                min_kafka_timestamp timestamptz,
-                max_kafka_timestamp timestamptz,
-                -- Ingest latency: commit time minus Kafka timestamp, in milliseconds.
-                latency_p50_ms      double precision,
-                latency_p95_ms      double precision,
-                latency_max_ms      double precision,
-                copy_ms             double precision NOT NULL,
-                CONSTRAINT batches_pkey PRIMARY KEY (batch_id),
-                CONSTRAINT batches_counts_check CHECK (events >= 0 AND rejected >= 0 AND bytes >= 0)
-            );
+                CREATE TABLE IF NOT EXISTS etl.batches (
+                    batch_id            bigint      NOT NULL,
+                    worker_id           text        NOT NULL,
+                    topic               text        NOT NULL,
+                    started_at          timestamptz NOT NULL,
+                    committed_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+                    events              integer     NOT NULL,
+                    rejected            integer     NOT NULL,
+                    bytes               bigint      NOT NULL,
+                    -- [{"partition": 0, "first_offset": 10, "last_offset": 99, "messages": 90}, ...]
+                    partitions          jsonb       NOT NULL,
+                    min_kafka_timestamp timestamptz,
+                    max_kafka_timestamp timestamptz,
+                    -- Ingest latency: commit time minus Kafka timestamp, in milliseconds.
+                    latency_p50_ms      double precision,
+                    latency_p95_ms      double precision,
+                    latency_max_ms      double precision,
+                    copy_ms             double precision NOT NULL,
+                    CONSTRAINT batches_pkey PRIMARY KEY (batch_id),
+                    CONSTRAINT batches_counts_check CHECK (events >= 0 AND rejected >= 0 AND bytes >= 0)
+                );
 
-            CREATE INDEX IF NOT EXISTS batches_committed_at_idx ON etl.batches (committed_at);
+                CREATE INDEX IF NOT EXISTS batches_committed_at_idx ON etl.batches (committed_at);
 
-            COMMENT ON TABLE etl.batches IS 'One row per committed batch: counts, offset ranges, ingest latency.';
+                COMMENT ON TABLE etl.batches IS 'One row per committed batch: counts, offset ranges, ingest latency.';
 
-            """####),
+                """####),
         Migration(
             version: 4, name: "create_staging_events",
             sql: ####"""
-            -- 0004_create_staging_events.sql
-            -- COPY target for validated events, one row per Kafka record.
-            -- Logged, not UNLOGGED: offsets commit in the same transaction.
-            -- Range-partitioned by event_time, one partition per UTC day, created on
-            -- demand by etl.ensure_event_partitions before each batch's transaction.
+                -- 0004_create_staging_events.sql
+                -- COPY target for validated events, one row per Kafka record.
+                -- Logged, not UNLOGGED: offsets commit in the same transaction.
+                -- Range-partitioned by event_time, one partition per UTC day, created on
+                -- demand by etl.ensure_event_partitions before each batch's transaction.
 
-            CREATE TABLE IF NOT EXISTS staging.events (
-                event_id        uuid        NOT NULL,
-                event_type      text        NOT NULL,
-                event_time      timestamptz NOT NULL,
-                user_id         text        NOT NULL,
-                payload         jsonb       NOT NULL,
-                kafka_topic     text        NOT NULL,
-                kafka_partition integer     NOT NULL,
-                kafka_offset    bigint      NOT NULL,
-                kafka_timestamp timestamptz,
-                ingested_at     timestamptz NOT NULL DEFAULT now(),
-                batch_id        bigint      NOT NULL
-            ) PARTITION BY RANGE (event_time);
+                CREATE TABLE IF NOT EXISTS staging.events (
+                    event_id        uuid        NOT NULL,
+                    event_type      text        NOT NULL,
+                    event_time      timestamptz NOT NULL,
+                    user_id         text        NOT NULL,
+                    payload         jsonb       NOT NULL,
+                    kafka_topic     text        NOT NULL,
+                    kafka_partition integer     NOT NULL,
+                    kafka_offset    bigint      NOT NULL,
+                    kafka_timestamp timestamptz,
+                    ingested_at     timestamptz NOT NULL DEFAULT now(),
+                    batch_id        bigint      NOT NULL
+                ) PARTITION BY RANGE (event_time);
 
-            COMMENT ON TABLE staging.events IS 'Accepted events, raw payload as jsonb, partitioned by UTC day of event_time.';
+                COMMENT ON TABLE staging.events IS 'Accepted events, raw payload as jsonb, partitioned by UTC day of event_time.';
 
-            -- Creates the daily partitions of staging.events for the given days, if missing.
-            -- Runs in its own short transaction before a batch loads, so the batch
-            -- transaction itself never takes the parent's exclusive lock.
-            CREATE OR REPLACE FUNCTION etl.ensure_event_partitions(p_days date[])
-            RETURNS integer
-            LANGUAGE plpgsql
-            SET search_path = ''
-            AS $$
-            DECLARE
-                v_day     date;
-                v_name    text;
-                v_created integer := 0;
-            BEGIN
-                -- Purpose: one partition per UTC day; two workers creating the same day
-                -- serialize on the advisory lock and the second finds it there.
-                FOREACH v_day IN ARRAY p_days LOOP
-                    -- 'events_p' || yyyymmdd: 16 characters, far below the 63-byte identifier limit.
-                    v_name := 'events_p' || to_char(v_day, 'YYYYMMDD');
-                    CONTINUE WHEN to_regclass('staging.' || v_name) IS NOT NULL;
-                    PERFORM pg_advisory_xact_lock(hashtext('staging.events partitions'));
-                    CONTINUE WHEN to_regclass('staging.' || v_name) IS NOT NULL;
-                    EXECUTE format(
-                        'CREATE TABLE staging.%I PARTITION OF staging.events FOR VALUES FROM (%L) TO (%L)',
-                        v_name,
-                        (v_day::timestamp AT TIME ZONE 'UTC'),
-                        ((v_day + 1)::timestamp AT TIME ZONE 'UTC'));
-                    v_created := v_created + 1;
-                END LOOP;
-                RETURN v_created;
-            END;
-            $$;
+                -- Creates the daily partitions of staging.events for the given days, if missing.
+                -- Runs in its own short transaction before a batch loads, so the batch
+                -- transaction itself never takes the parent's exclusive lock.
+                CREATE OR REPLACE FUNCTION etl.ensure_event_partitions(p_days date[])
+                RETURNS integer
+                LANGUAGE plpgsql
+                SET search_path = ''
+                AS $$
+                DECLARE
+                    v_day     date;
+                    v_name    text;
+                    v_created integer := 0;
+                BEGIN
+                    -- Purpose: one partition per UTC day; two workers creating the same day
+                    -- serialize on the advisory lock and the second finds it there.
+                    FOREACH v_day IN ARRAY p_days LOOP
+                        -- 'events_p' || yyyymmdd: 16 characters, far below the 63-byte identifier limit.
+                        v_name := 'events_p' || to_char(v_day, 'YYYYMMDD');
+                        CONTINUE WHEN to_regclass('staging.' || v_name) IS NOT NULL;
+                        PERFORM pg_advisory_xact_lock(hashtext('staging.events partitions'));
+                        CONTINUE WHEN to_regclass('staging.' || v_name) IS NOT NULL;
+                        BEGIN
+                            EXECUTE format(
+                                'CREATE TABLE staging.%I PARTITION OF staging.events FOR VALUES FROM (%L) TO (%L)',
+                                v_name,
+                                (v_day::timestamp AT TIME ZONE 'UTC'),
+                                ((v_day + 1)::timestamp AT TIME ZONE 'UTC'));
+                            v_created := v_created + 1;
+                        EXCEPTION WHEN duplicate_table THEN
+                            -- An advisory lock does not refresh the catalog cache, so the check
+                            -- above can miss a partition another session just committed.
+                            NULL;
+                        END;
+                    END LOOP;
+                    RETURN v_created;
+                END;
+                $$;
 
-            """####),
+                """####),
         Migration(
             version: 5, name: "create_etl_rejected_events",
             sql: ####"""
-            -- 0005_create_etl_rejected_events.sql
-            -- Dead letters: every message that broke the event contract (or that
-            -- PostgreSQL refused), kept whole with a reason code and a human detail.
-            -- Loaded in the same transaction as the batch's accepted events.
+                -- 0005_create_etl_rejected_events.sql
+                -- Dead letters: every message that broke the event contract (or that
+                -- PostgreSQL refused), kept whole with a reason code and a human detail.
+                -- Loaded in the same transaction as the batch's accepted events.
 
-            CREATE TABLE IF NOT EXISTS etl.rejected_events (
-                kafka_topic     text        NOT NULL,
-                kafka_partition integer     NOT NULL,
-                kafka_offset    bigint      NOT NULL,
-                kafka_timestamp timestamptz,
-                kafka_key       bytea,
-                raw             bytea,
-                reason          text        NOT NULL,
-                detail          text        NOT NULL,
-                batch_id        bigint      NOT NULL,
-                rejected_at     timestamptz NOT NULL DEFAULT now(),
-                -- A Kafka record is loaded once: a second copy is a bug, and fails loudly.
-                CONSTRAINT rejected_events_kafka_position_key UNIQUE (kafka_topic, kafka_partition, kafka_offset)
-            );
+                CREATE TABLE IF NOT EXISTS etl.rejected_events (
+                    kafka_topic     text        NOT NULL,
+                    kafka_partition integer     NOT NULL,
+                    kafka_offset    bigint      NOT NULL,
+                    kafka_timestamp timestamptz,
+                    kafka_key       bytea,
+                    raw             bytea,
+                    reason          text        NOT NULL,
+                    detail          text        NOT NULL,
+                    batch_id        bigint      NOT NULL,
+                    rejected_at     timestamptz NOT NULL DEFAULT now(),
+                    -- A Kafka record is loaded once: a second copy is a bug, and fails loudly.
+                    CONSTRAINT rejected_events_kafka_position_key UNIQUE (kafka_topic, kafka_partition, kafka_offset)
+                );
 
-            CREATE INDEX IF NOT EXISTS rejected_events_rejected_at_idx ON etl.rejected_events (rejected_at);
+                CREATE INDEX IF NOT EXISTS rejected_events_rejected_at_idx ON etl.rejected_events (rejected_at);
 
-            COMMENT ON TABLE etl.rejected_events IS 'Messages that failed the event contract, raw bytes kept, with reason and detail.';
+                COMMENT ON TABLE etl.rejected_events IS 'Messages that failed the event contract, raw bytes kept, with reason and detail.';
 
-            """####),
+                """####),
         Migration(
             version: 6, name: "create_etl_gaps",
             sql: ####"""
-            -- 0006_create_etl_gaps.sql
-            -- Data the worker never loaded because Kafka deleted it first (the stored
-            -- offset lay below the partition's log start). Never silent: each gap is a
-            -- row here, an error in the log and a metric.
+                -- 0006_create_etl_gaps.sql
+                -- Data the worker never loaded because Kafka deleted it first (the stored
+                -- offset lay below the partition's log start). Never silent: each gap is a
+                -- row here, an error in the log and a metric.
 
-            CREATE TABLE IF NOT EXISTS etl.gaps (
-                gap_id       bigint      GENERATED ALWAYS AS IDENTITY,
-                topic        text        NOT NULL,
-                partition    integer     NOT NULL,
-                first_offset bigint      NOT NULL,  -- first offset lost
-                last_offset  bigint      NOT NULL,  -- last offset lost (inclusive)
-                detected_at  timestamptz NOT NULL DEFAULT now(),
-                detected_by  text        NOT NULL,
-                CONSTRAINT gaps_pkey PRIMARY KEY (gap_id),
-                CONSTRAINT gaps_range_check CHECK (first_offset <= last_offset)
-            );
+                CREATE TABLE IF NOT EXISTS etl.gaps (
+                    gap_id       bigint      GENERATED ALWAYS AS IDENTITY,
+                    topic        text        NOT NULL,
+                    partition    integer     NOT NULL,
+                    first_offset bigint      NOT NULL,  -- first offset lost
+                    last_offset  bigint      NOT NULL,  -- last offset lost (inclusive)
+                    detected_at  timestamptz NOT NULL DEFAULT now(),
+                    detected_by  text        NOT NULL,
+                    CONSTRAINT gaps_pkey PRIMARY KEY (gap_id),
+                    CONSTRAINT gaps_range_check CHECK (first_offset <= last_offset)
+                );
 
-            COMMENT ON TABLE etl.gaps IS 'Offset ranges deleted by Kafka retention before they were loaded.';
+                COMMENT ON TABLE etl.gaps IS 'Offset ranges deleted by Kafka retention before they were loaded.';
 
-            """####),
+                """####),
     ]
 }

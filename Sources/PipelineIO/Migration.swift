@@ -37,15 +37,19 @@ public enum MigrationSource {
         case .directory(let path):
             let names: [String]
             do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
-                throw MigrationError("cannot read the migrations directory \(path): \(error.localizedDescription)",
-                    remedy: "Pass --migrations with the folder that holds NNNN_name.sql files, or omit it to use the built-in ones.")
+                throw MigrationError(
+                    "cannot read the migrations directory \(path): \(error.localizedDescription)",
+                    remedy:
+                        "Pass --migrations with the folder that holds NNNN_name.sql files, or omit it to use the built-in ones."
+                )
             }
             var migrations: [Migration] = []
             for name in names.sorted() where name.hasSuffix(".sql") {
                 let url = URL(fileURLWithPath: path).appendingPathComponent(name)
                 let sql = try String(contentsOf: url, encoding: .utf8)
                 guard let migration = Migration(fileName: name, sql: sql) else {
-                    throw MigrationError("\(name) is not named NNNN_description.sql",
+                    throw MigrationError(
+                        "\(name) is not named NNNN_description.sql",
                         remedy: "Rename it with a four-digit version prefix.")
                 }
                 migrations.append(migration)

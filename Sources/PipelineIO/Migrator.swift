@@ -24,7 +24,8 @@ public struct Migrator {
     public init(connection: PQConnection, migrations: [Migration]) throws {
         let sorted = migrations.sorted { $0.version < $1.version }
         for (previous, next) in zip(sorted, sorted.dropFirst()) where previous.version == next.version {
-            throw MigrationError("two migrations have version \(next.version): \(previous.fileName) and \(next.fileName)",
+            throw MigrationError(
+                "two migrations have version \(next.version): \(previous.fileName) and \(next.fileName)",
                 remedy: "Give each file its own version number.")
         }
         self.connection = connection
@@ -56,7 +57,8 @@ public struct Migrator {
         try withLock {
             let pending = try verifiedPending()
             let rows = try connection.execute(
-                "SELECT version, name, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS TZ') FROM etl.schema_migrations ORDER BY version")
+                "SELECT version, name, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS TZ') FROM etl.schema_migrations ORDER BY version"
+            )
             let applied = (0..<rows.rowCount).map { row in
                 Status.Applied(
                     version: Int(rows.value(row, 0) ?? "") ?? 0, name: rows.value(row, 1) ?? "",
@@ -102,11 +104,13 @@ public struct Migrator {
             let name = rows.value(row, 1) ?? "?"
             let file = String(format: "%04d_%@.sql", version, name)
             guard rows.value(row, 4) == "t" else {
-                throw MigrationError("\(file) is applied in this database but its file is missing",
+                throw MigrationError(
+                    "\(file) is applied in this database but its file is missing",
                     remedy: "Restore the file; applied migrations are never deleted.")
             }
             guard rows.value(row, 3) == "t" else {
-                throw MigrationError("\(file) has changed since it was applied (checksum differs)",
+                throw MigrationError(
+                    "\(file) has changed since it was applied (checksum differs)",
                     remedy: "Restore the applied version and put the change in a new migration with the next number.")
             }
             applied.insert(version)
@@ -114,7 +118,8 @@ public struct Migrator {
         let maxApplied = applied.max() ?? 0
         let pending = migrations.filter { !applied.contains($0.version) }
         if let early = pending.first(where: { $0.version < maxApplied }) {
-            throw MigrationError("\(early.fileName) is pending but a later version (\(maxApplied)) is already applied",
+            throw MigrationError(
+                "\(early.fileName) is pending but a later version (\(maxApplied)) is already applied",
                 remedy: "Renumber it after \(String(format: "%04d", maxApplied)); migrations apply strictly in order.")
         }
         return pending

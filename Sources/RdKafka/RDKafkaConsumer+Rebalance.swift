@@ -11,17 +11,17 @@ import CRdKafka
 /// Only the EAGER protocol (`range`, `roundrobin`) is supported: every rebalance revokes the whole
 /// assignment, then assigns anew, which is what lets the handler re-read start offsets each time.
 public protocol RDKafkaRebalanceHandler: AnyObject {
-  /// Return the start offset for each partition (same order), or nil to take none of them.
-  /// The consumer then calls `rd_kafka_assign` with exactly these offsets. `RDKafkaOffset`
-  /// holds the special values (`beginning`, `end`, `stored`).
-  func startOffsets(forAssigned partitions: [RDKafkaTopicPartition]) -> [Int64]?
-  /// The partitions are being taken away; `rd_kafka_assign(NULL)` follows when this returns, so
-  /// drop any uncommitted batch from them now.
-  func partitionsRevoked(_ partitions: [RDKafkaTopicPartition])
-  /// Client errors from librdkafka's `error_cb` (broker down, authentication, ...), mostly
-  /// informational since librdkafka recovers by itself, plus fatal ones (`isFatal`), after which
-  /// the consumer must be recreated. Also rebalance failures of our own (an assign that failed).
-  func kafkaError(_ error: KafkaError)
+    /// Return the start offset for each partition (same order), or nil to take none of them.
+    /// The consumer then calls `rd_kafka_assign` with exactly these offsets. `RDKafkaOffset`
+    /// holds the special values (`beginning`, `end`, `stored`).
+    func startOffsets(forAssigned partitions: [RDKafkaTopicPartition]) -> [Int64]?
+    /// The partitions are being taken away; `rd_kafka_assign(NULL)` follows when this returns, so
+    /// drop any uncommitted batch from them now.
+    func partitionsRevoked(_ partitions: [RDKafkaTopicPartition])
+    /// Client errors from librdkafka's `error_cb` (broker down, authentication, ...), mostly
+    /// informational since librdkafka recovers by itself, plus fatal ones (`isFatal`), after which
+    /// the consumer must be recreated. Also rebalance failures of our own (an assign that failed).
+    func kafkaError(_ error: KafkaError)
 }
 
 /// The consumer's callback box: the `opaque` librdkafka hands to the C callbacks below.
@@ -30,87 +30,87 @@ public protocol RDKafkaRebalanceHandler: AnyObject {
 /// thread that polls, since the consumer queue (which also carries the main queue's events after
 /// `rd_kafka_poll_set_consumer`) is served only by `poll` and `close`.
 final class RDKafkaConsumerCallbacks {
-  weak var handler: (any RDKafkaRebalanceHandler)?
-  /// Distinguishes "no handler" (librdkafka's default: start at committed offsets) from "handler
-  /// gone" (take nothing).
-  let hasHandler: Bool
-  var lastCommitError: KafkaError?
+    weak var handler: (any RDKafkaRebalanceHandler)?
+    /// Distinguishes "no handler" (librdkafka's default: start at committed offsets) from "handler
+    /// gone" (take nothing).
+    let hasHandler: Bool
+    var lastCommitError: KafkaError?
 
-  init(handler: (any RDKafkaRebalanceHandler)?) {
-    self.handler = handler
-    self.hasHandler = handler != nil
-  }
+    init(handler: (any RDKafkaRebalanceHandler)?) {
+        self.handler = handler
+        self.hasHandler = handler != nil
+    }
 
-  static func install(on conf: OpaquePointer) {
-    rd_kafka_conf_set_rebalance_cb(conf) { kafkaHandle, err, partitions, opaque in
-      guard let kafkaHandle, let partitions, let opaque else { return }
-      Unmanaged<RDKafkaConsumerCallbacks>.fromOpaque(opaque).takeUnretainedValue()
-        .rebalance(kafkaHandle, err, partitions)
+    static func install(on conf: OpaquePointer) {
+        rd_kafka_conf_set_rebalance_cb(conf) { kafkaHandle, err, partitions, opaque in
+            guard let kafkaHandle, let partitions, let opaque else { return }
+            Unmanaged<RDKafkaConsumerCallbacks>.fromOpaque(opaque).takeUnretainedValue()
+                .rebalance(kafkaHandle, err, partitions)
+        }
+        rd_kafka_conf_set_error_cb(conf) { kafkaHandle, err, reason, opaque in
+            guard let kafkaHandle, let opaque else { return }
+            let callbacks = Unmanaged<RDKafkaConsumerCallbacks>.fromOpaque(opaque).takeUnretainedValue()
+            callbacks.handler?.kafkaError(KafkaError(errorCallback: err, reason, on: kafkaHandle))
+        }
+        rd_kafka_conf_set_offset_commit_cb(conf) { _, err, _, opaque in
+            guard let opaque else { return }
+            let callbacks = Unmanaged<RDKafkaConsumerCallbacks>.fromOpaque(opaque).takeUnretainedValue()
+            // _NO_OFFSET: nothing to commit, which the docs say is not an error.
+            guard err != RD_KAFKA_RESP_ERR__NO_OFFSET else { return }
+            callbacks.lastCommitError =
+                err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError(err, message: "Offset commit failed")
+        }
     }
-    rd_kafka_conf_set_error_cb(conf) { kafkaHandle, err, reason, opaque in
-      guard let kafkaHandle, let opaque else { return }
-      let callbacks = Unmanaged<RDKafkaConsumerCallbacks>.fromOpaque(opaque).takeUnretainedValue()
-      callbacks.handler?.kafkaError(KafkaError(errorCallback: err, reason, on: kafkaHandle))
-    }
-    rd_kafka_conf_set_offset_commit_cb(conf) { _, err, _, opaque in
-      guard let opaque else { return }
-      let callbacks = Unmanaged<RDKafkaConsumerCallbacks>.fromOpaque(opaque).takeUnretainedValue()
-      // _NO_OFFSET: nothing to commit, which the docs say is not an error.
-      guard err != RD_KAFKA_RESP_ERR__NO_OFFSET else { return }
-      callbacks.lastCommitError =
-        err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError(err, message: "Offset commit failed")
-    }
-  }
 
-  func rebalance(
-    _ kafkaHandle: OpaquePointer, _ err: rd_kafka_resp_err_t,
-    _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
-  ) {
-    switch err {
-    case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-      assign(kafkaHandle, partitions)
-    case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
-      handler?.partitionsRevoked(RDKafkaTopicPartitionList.partitions(of: partitions))
-      unassign(kafkaHandle)
-    default:
-      // librdkafka's contract: on a rebalance error, clear the assignment to resynchronise.
-      handler?.kafkaError(KafkaError(err, message: "Rebalance failed: \(KafkaError(err).message)"))
-      unassign(kafkaHandle)
+    func rebalance(
+        _ kafkaHandle: OpaquePointer, _ err: rd_kafka_resp_err_t,
+        _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+    ) {
+        switch err {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            assign(kafkaHandle, partitions)
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            handler?.partitionsRevoked(RDKafkaTopicPartitionList.partitions(of: partitions))
+            unassign(kafkaHandle)
+        default:
+            // librdkafka's contract: on a rebalance error, clear the assignment to resynchronise.
+            handler?.kafkaError(KafkaError(err, message: "Rebalance failed: \(KafkaError(err).message)"))
+            unassign(kafkaHandle)
+        }
     }
-  }
 
-  private func assign(
-    _ kafkaHandle: OpaquePointer,
-    _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
-  ) {
-    if hasHandler {
-      guard let handler else { return unassign(kafkaHandle) }
-      let assigned = RDKafkaTopicPartitionList.partitions(of: partitions)
-      guard let offsets = handler.startOffsets(forAssigned: assigned) else {
-        return unassign(kafkaHandle)
-      }
-      guard offsets.count == assigned.count else {
-        handler.kafkaError(
-          KafkaError(
-            code: .invalidArgument,
-            message: "The rebalance handler returned \(offsets.count) start offsets "
-              + "for \(assigned.count) assigned partitions; taking none of them.",
-            isRetriable: false))
-        return unassign(kafkaHandle)
-      }
-      RDKafkaTopicPartitionList.setOffsets(offsets, in: partitions)
+    private func assign(
+        _ kafkaHandle: OpaquePointer,
+        _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+    ) {
+        if hasHandler {
+            guard let handler else { return unassign(kafkaHandle) }
+            let assigned = RDKafkaTopicPartitionList.partitions(of: partitions)
+            guard let offsets = handler.startOffsets(forAssigned: assigned) else {
+                return unassign(kafkaHandle)
+            }
+            guard offsets.count == assigned.count else {
+                handler.kafkaError(
+                    KafkaError(
+                        code: .invalidArgument,
+                        message: "The rebalance handler returned \(offsets.count) start offsets "
+                            + "for \(assigned.count) assigned partitions; taking none of them.",
+                        isRetriable: false))
+                return unassign(kafkaHandle)
+            }
+            RDKafkaTopicPartitionList.setOffsets(offsets, in: partitions)
+        }
+        let err = rd_kafka_assign(kafkaHandle, partitions)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            handler?.kafkaError(KafkaError.from(err, on: kafkaHandle, context: "Assign failed"))
+        }
     }
-    let err = rd_kafka_assign(kafkaHandle, partitions)
-    if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-      handler?.kafkaError(KafkaError.from(err, on: kafkaHandle, context: "Assign failed"))
-    }
-  }
 
-  private func unassign(_ kafkaHandle: OpaquePointer) {
-    let err = rd_kafka_assign(kafkaHandle, nil)
-    // _DESTROY: the consumer is closing, so the assignment is going away anyway.
-    if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__DESTROY {
-      handler?.kafkaError(KafkaError.from(err, on: kafkaHandle, context: "Unassign failed"))
+    private func unassign(_ kafkaHandle: OpaquePointer) {
+        let err = rd_kafka_assign(kafkaHandle, nil)
+        // _DESTROY: the consumer is closing, so the assignment is going away anyway.
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__DESTROY {
+            handler?.kafkaError(KafkaError.from(err, on: kafkaHandle, context: "Unassign failed"))
+        }
     }
-  }
 }

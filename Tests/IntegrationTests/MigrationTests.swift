@@ -70,8 +70,12 @@ struct MigrationTests {
     func concurrentMigrators() async throws {
         let database = try TestDatabase.create("race")
         let migrations = files
-        async let first = Task.detached { try Migrator(connection: database.connect(), migrations: migrations).migrate().count }.value
-        async let second = Task.detached { try Migrator(connection: database.connect(), migrations: migrations).migrate().count }.value
+        async let first = Task.detached {
+            try Migrator(connection: database.connect(), migrations: migrations).migrate().count
+        }.value
+        async let second = Task.detached {
+            try Migrator(connection: database.connect(), migrations: migrations).migrate().count
+        }.value
         let applied = try await [first, second]
         #expect(applied.sorted() == [0, files.count])
         #expect(try database.count("SELECT count(DISTINCT version) FROM etl.schema_migrations") == files.count)

@@ -3,183 +3,183 @@ import RdKafka
 import Testing
 
 extension RdKafkaTests {
-  @Suite struct Group {
-    @Test func secondMemberTriggersRevokeAndAssign() throws {
-      let cluster = try RDKafkaMockCluster(brokers: 3)
-      let topic = uniqueName("rebalance")
-      let group = uniqueName("rebalance")
-      try cluster.createTopic(topic, partitions: 4, replicationFactor: 3)
-      _ = try produceTestData(cluster, topic: topic, count: 400, partitions: 4)
-      let all = Set((0..<4).map { RDKafkaTopicPartition(topic: topic, partition: $0) })
+    @Suite struct Group {
+        @Test func secondMemberTriggersRevokeAndAssign() throws {
+            let cluster = try RDKafkaMockCluster(brokers: 3)
+            let topic = uniqueName("rebalance")
+            let group = uniqueName("rebalance")
+            try cluster.createTopic(topic, partitions: 4, replicationFactor: 3)
+            _ = try produceTestData(cluster, topic: topic, count: 400, partitions: 4)
+            let all = Set((0..<4).map { RDKafkaTopicPartition(topic: topic, partition: $0) })
 
-      // The mock coordinator waits session.timeout.ms - 1 s for members to rejoin a rebalance;
-      // a short session keeps the two rebalances below at 2 s each.
-      var config = consumerConfig(cluster, group: group)
-      config["session.timeout.ms"] = "3000"
-      let firstHandler = RecordingHandler()
-      let first = try RDKafkaConsumer(config: config, rebalanceHandler: firstHandler)
-      try first.subscribe(topics: [topic])
-      let firstMessages = first.collect(count: 400)
-      #expect(firstMessages.count == 400)
-      #expect(firstHandler.current == all)
+            // The mock coordinator waits session.timeout.ms - 1 s for members to rejoin a rebalance;
+            // a short session keeps the two rebalances below at 2 s each.
+            var config = consumerConfig(cluster, group: group)
+            config["session.timeout.ms"] = "3000"
+            let firstHandler = RecordingHandler()
+            let first = try RDKafkaConsumer(config: config, rebalanceHandler: firstHandler)
+            try first.subscribe(topics: [topic])
+            let firstMessages = first.collect(count: 400)
+            #expect(firstMessages.count == 400)
+            #expect(firstHandler.current == all)
 
-      let secondHandler = RecordingHandler()
-      let second = try RDKafkaConsumer(config: config, rebalanceHandler: secondHandler)
-      try second.subscribe(topics: [topic])
+            let secondHandler = RecordingHandler()
+            let second = try RDKafkaConsumer(config: config, rebalanceHandler: secondHandler)
+            try second.subscribe(topics: [topic])
 
-      // Both members must keep polling: the first learns of the rebalance through its heartbeat
-      // and rejoins from inside poll.
-      let deadline = Date().addingTimeInterval(20)
-      while Date() < deadline
-        && !(firstHandler.revokedCount >= 1 && !secondHandler.current.isEmpty
-          && firstHandler.current.union(secondHandler.current) == all)
-      {
-        first.poll(maxMessages: 100, timeoutMs: 50) { _ in }
-        second.poll(maxMessages: 100, timeoutMs: 50) { _ in }
-      }
-      #expect(firstHandler.revokedCount >= 1)
-      #expect(firstHandler.events.first == .assigned(all.sorted { $0.partition < $1.partition }))
-      #expect(
-        firstHandler.events.dropFirst().first
-          == .revoked(all.sorted { $0.partition < $1.partition }))
-      #expect(firstHandler.current.count == 2)
-      #expect(secondHandler.current.count == 2)
-      #expect(firstHandler.current.isDisjoint(with: secondHandler.current))
-      #expect(firstHandler.current.union(secondHandler.current) == all)
-      #expect(first.memberID != second.memberID)
+            // Both members must keep polling: the first learns of the rebalance through its heartbeat
+            // and rejoins from inside poll.
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline
+                && !(firstHandler.revokedCount >= 1 && !secondHandler.current.isEmpty
+                    && firstHandler.current.union(secondHandler.current) == all)
+            {
+                first.poll(maxMessages: 100, timeoutMs: 50) { _ in }
+                second.poll(maxMessages: 100, timeoutMs: 50) { _ in }
+            }
+            #expect(firstHandler.revokedCount >= 1)
+            #expect(firstHandler.events.first == .assigned(all.sorted { $0.partition < $1.partition }))
+            #expect(
+                firstHandler.events.dropFirst().first
+                    == .revoked(all.sorted { $0.partition < $1.partition }))
+            #expect(firstHandler.current.count == 2)
+            #expect(secondHandler.current.count == 2)
+            #expect(firstHandler.current.isDisjoint(with: secondHandler.current))
+            #expect(firstHandler.current.union(secondHandler.current) == all)
+            #expect(first.memberID != second.memberID)
 
-      // The second member leaving hands everything back to the first.
-      second.close()
-      #expect(secondHandler.revokedCount >= 1)
-      let handBack = Date().addingTimeInterval(20)
-      while Date() < handBack && firstHandler.current != all {
-        first.poll(maxMessages: 100, timeoutMs: 50) { _ in }
-      }
-      #expect(firstHandler.current == all)
-      #expect(firstHandler.errors.allSatisfy { !$0.isFatal })
-    }
-
-    /// librdkafka 2.0.2's batch call can collect messages, then serve a revoke, then return the
-    /// messages it collected: the consumer must not hand those over (their partitions are gone).
-    @Test func noMessagesFromRevokedPartitionsAfterRevoke() throws {
-      let cluster = try RDKafkaMockCluster(brokers: 1)
-      let topic = uniqueName("stale")
-      let group = uniqueName("stale")
-      try cluster.createTopic(topic, partitions: 4, replicationFactor: 1)
-      _ = try produceTestData(cluster, topic: topic, count: 40_000, partitions: 4)
-
-      var config = consumerConfig(cluster, group: group)
-      config["session.timeout.ms"] = "3000"
-      let firstHandler = RecordingHandler()
-      let first = try RDKafkaConsumer(config: config, rebalanceHandler: firstHandler)
-      try first.subscribe(topics: [topic])
-      var handedOutsideAssignment = 0
-      var handed = 0
-      func pollFirst() {
-        first.poll(maxMessages: 500, timeoutMs: 100) { message in
-          guard message.errorCode == nil else { return }
-          handed += 1
-          if !firstHandler.current.contains(
-            RDKafkaTopicPartition(topic: topic, partition: message.partition))
-          {
-            handedOutsideAssignment += 1
-          }
+            // The second member leaving hands everything back to the first.
+            second.close()
+            #expect(secondHandler.revokedCount >= 1)
+            let handBack = Date().addingTimeInterval(20)
+            while Date() < handBack && firstHandler.current != all {
+                first.poll(maxMessages: 100, timeoutMs: 50) { _ in }
+            }
+            #expect(firstHandler.current == all)
+            #expect(firstHandler.errors.allSatisfy { !$0.isFatal })
         }
-      }
-      let joined = Date().addingTimeInterval(10)
-      while handed < 100 && Date() < joined { pollFirst() }
 
-      let secondHandler = RecordingHandler()
-      let second = try RDKafkaConsumer(config: config, rebalanceHandler: secondHandler)
-      try second.subscribe(topics: [topic])
-      let deadline = Date().addingTimeInterval(15)
-      while Date() < deadline && secondHandler.current.isEmpty {
-        pollFirst()
-        second.poll(maxMessages: 100, timeoutMs: 20) { _ in }
-      }
-      for _ in 0..<20 { pollFirst() }
-      #expect(firstHandler.revokedCount == 1)
-      #expect(firstHandler.current.count == 2)
-      #expect(handed > 100)
-      #expect(handedOutsideAssignment == 0)
+        /// librdkafka 2.0.2's batch call can collect messages, then serve a revoke, then return the
+        /// messages it collected: the consumer must not hand those over (their partitions are gone).
+        @Test func noMessagesFromRevokedPartitionsAfterRevoke() throws {
+            let cluster = try RDKafkaMockCluster(brokers: 1)
+            let topic = uniqueName("stale")
+            let group = uniqueName("stale")
+            try cluster.createTopic(topic, partitions: 4, replicationFactor: 1)
+            _ = try produceTestData(cluster, topic: topic, count: 40_000, partitions: 4)
+
+            var config = consumerConfig(cluster, group: group)
+            config["session.timeout.ms"] = "3000"
+            let firstHandler = RecordingHandler()
+            let first = try RDKafkaConsumer(config: config, rebalanceHandler: firstHandler)
+            try first.subscribe(topics: [topic])
+            var handedOutsideAssignment = 0
+            var handed = 0
+            func pollFirst() {
+                first.poll(maxMessages: 500, timeoutMs: 100) { message in
+                    guard message.errorCode == nil else { return }
+                    handed += 1
+                    if !firstHandler.current.contains(
+                        RDKafkaTopicPartition(topic: topic, partition: message.partition))
+                    {
+                        handedOutsideAssignment += 1
+                    }
+                }
+            }
+            let joined = Date().addingTimeInterval(10)
+            while handed < 100 && Date() < joined { pollFirst() }
+
+            let secondHandler = RecordingHandler()
+            let second = try RDKafkaConsumer(config: config, rebalanceHandler: secondHandler)
+            try second.subscribe(topics: [topic])
+            let deadline = Date().addingTimeInterval(15)
+            while Date() < deadline && secondHandler.current.isEmpty {
+                pollFirst()
+                second.poll(maxMessages: 100, timeoutMs: 20) { _ in }
+            }
+            for _ in 0..<20 { pollFirst() }
+            #expect(firstHandler.revokedCount == 1)
+            #expect(firstHandler.current.count == 2)
+            #expect(handed > 100)
+            #expect(handedOutsideAssignment == 0)
+        }
+
+        @Test func handlerReturningNilTakesNoPartitions() throws {
+            let cluster = try RDKafkaMockCluster(brokers: 1)
+            let topic = uniqueName("take-none")
+            try cluster.createTopic(topic, partitions: 2, replicationFactor: 1)
+            _ = try produceTestData(cluster, topic: topic, count: 20, partitions: 2)
+
+            let handler = RecordingHandler()
+            handler.takeNone = true
+            let consumer = try RDKafkaConsumer(
+                config: consumerConfig(cluster, group: uniqueName("take-none")), rebalanceHandler: handler)
+            try consumer.subscribe(topics: [topic])
+            var received: [Received] = []
+            var events: [KafkaError.Code] = []
+            consumer.collect(into: &received, events: &events, seconds: 6) { _, _ in
+                handler.assignedCount >= 1
+            }
+            consumer.collect(into: &received, events: &events, seconds: 1) { _, _ in false }
+            #expect(handler.assignedCount >= 1)
+            #expect(received.isEmpty)
+            #expect(try consumer.assignment().isEmpty)
+        }
+
+        @Test func asyncCommitIsVisibleAsCommittedOffsets() throws {
+            let cluster = try RDKafkaMockCluster(brokers: 1)
+            let topic = uniqueName("commit")
+            try cluster.createTopic(topic, partitions: 2, replicationFactor: 1)
+            _ = try produceTestData(cluster, topic: topic, count: 20, partitions: 2)
+
+            let handler = RecordingHandler()
+            let consumer = try RDKafkaConsumer(
+                config: consumerConfig(cluster, group: uniqueName("commit")), rebalanceHandler: handler)
+            try consumer.subscribe(topics: [topic])
+            #expect(consumer.collect(count: 20).count == 20)
+
+            let partitions = (0..<2).map { RDKafkaTopicPartition(topic: topic, partition: $0) }
+            // Nothing is committed behind our back: auto commit is off by default.
+            #expect(
+                try consumer.committedOffsets(partitions, timeoutMs: 5000) == [
+                    RDKafkaOffset.invalid, RDKafkaOffset.invalid,
+                ])
+
+            try consumer.commitAsync([(partitions[0], offset: 10), (partitions[1], offset: 7)])
+            var committed: [Int64] = []
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline && committed != [10, 7] {
+                consumer.poll(maxMessages: 10, timeoutMs: 100) { _ in }
+                committed = try consumer.committedOffsets(partitions, timeoutMs: 5000)
+            }
+            #expect(committed == [10, 7])
+            #expect(consumer.lastCommitError == nil)
+        }
+
+        @Test func heartbeatErrorForcesRevokeAndReassign() throws {
+            let cluster = try RDKafkaMockCluster(brokers: 1)
+            let topic = uniqueName("heartbeat")
+            try cluster.createTopic(topic, partitions: 2, replicationFactor: 1)
+            _ = try produceTestData(cluster, topic: topic, count: 20, partitions: 2)
+
+            var config = consumerConfig(cluster, group: uniqueName("heartbeat"))
+            config["session.timeout.ms"] = "3000"
+            let handler = RecordingHandler()
+            let consumer = try RDKafkaConsumer(config: config, rebalanceHandler: handler)
+            try consumer.subscribe(topics: [topic])
+            #expect(consumer.collect(count: 20).count == 20)
+            #expect(handler.assignedCount == 1)
+
+            // What a zombie sees: the coordinator no longer knows this generation.
+            cluster.pushRequestErrors(.heartbeat, [.illegalGeneration])
+            var received: [Received] = []
+            var events: [KafkaError.Code] = []
+            consumer.collect(into: &received, events: &events, seconds: 15) { _, _ in
+                handler.assignedCount >= 2
+            }
+            #expect(handler.revokedCount == 1)
+            #expect(handler.assignedCount == 2)
+            #expect(handler.current.count == 2)
+        }
     }
-
-    @Test func handlerReturningNilTakesNoPartitions() throws {
-      let cluster = try RDKafkaMockCluster(brokers: 1)
-      let topic = uniqueName("take-none")
-      try cluster.createTopic(topic, partitions: 2, replicationFactor: 1)
-      _ = try produceTestData(cluster, topic: topic, count: 20, partitions: 2)
-
-      let handler = RecordingHandler()
-      handler.takeNone = true
-      let consumer = try RDKafkaConsumer(
-        config: consumerConfig(cluster, group: uniqueName("take-none")), rebalanceHandler: handler)
-      try consumer.subscribe(topics: [topic])
-      var received: [Received] = []
-      var events: [KafkaError.Code] = []
-      consumer.collect(into: &received, events: &events, seconds: 6) { _, _ in
-        handler.assignedCount >= 1
-      }
-      consumer.collect(into: &received, events: &events, seconds: 1) { _, _ in false }
-      #expect(handler.assignedCount >= 1)
-      #expect(received.isEmpty)
-      #expect(try consumer.assignment().isEmpty)
-    }
-
-    @Test func asyncCommitIsVisibleAsCommittedOffsets() throws {
-      let cluster = try RDKafkaMockCluster(brokers: 1)
-      let topic = uniqueName("commit")
-      try cluster.createTopic(topic, partitions: 2, replicationFactor: 1)
-      _ = try produceTestData(cluster, topic: topic, count: 20, partitions: 2)
-
-      let handler = RecordingHandler()
-      let consumer = try RDKafkaConsumer(
-        config: consumerConfig(cluster, group: uniqueName("commit")), rebalanceHandler: handler)
-      try consumer.subscribe(topics: [topic])
-      #expect(consumer.collect(count: 20).count == 20)
-
-      let partitions = (0..<2).map { RDKafkaTopicPartition(topic: topic, partition: $0) }
-      // Nothing is committed behind our back: auto commit is off by default.
-      #expect(
-        try consumer.committedOffsets(partitions, timeoutMs: 5000) == [
-          RDKafkaOffset.invalid, RDKafkaOffset.invalid,
-        ])
-
-      try consumer.commitAsync([(partitions[0], offset: 10), (partitions[1], offset: 7)])
-      var committed: [Int64] = []
-      let deadline = Date().addingTimeInterval(10)
-      while Date() < deadline && committed != [10, 7] {
-        consumer.poll(maxMessages: 10, timeoutMs: 100) { _ in }
-        committed = try consumer.committedOffsets(partitions, timeoutMs: 5000)
-      }
-      #expect(committed == [10, 7])
-      #expect(consumer.lastCommitError == nil)
-    }
-
-    @Test func heartbeatErrorForcesRevokeAndReassign() throws {
-      let cluster = try RDKafkaMockCluster(brokers: 1)
-      let topic = uniqueName("heartbeat")
-      try cluster.createTopic(topic, partitions: 2, replicationFactor: 1)
-      _ = try produceTestData(cluster, topic: topic, count: 20, partitions: 2)
-
-      var config = consumerConfig(cluster, group: uniqueName("heartbeat"))
-      config["session.timeout.ms"] = "3000"
-      let handler = RecordingHandler()
-      let consumer = try RDKafkaConsumer(config: config, rebalanceHandler: handler)
-      try consumer.subscribe(topics: [topic])
-      #expect(consumer.collect(count: 20).count == 20)
-      #expect(handler.assignedCount == 1)
-
-      // What a zombie sees: the coordinator no longer knows this generation.
-      cluster.pushRequestErrors(.heartbeat, [.illegalGeneration])
-      var received: [Received] = []
-      var events: [KafkaError.Code] = []
-      consumer.collect(into: &received, events: &events, seconds: 15) { _, _ in
-        handler.assignedCount >= 2
-      }
-      #expect(handler.revokedCount == 1)
-      #expect(handler.assignedCount == 2)
-      #expect(handler.current.count == 2)
-    }
-  }
 }

@@ -13,7 +13,8 @@ struct TestDatabase {
     static func serverURL() throws -> String {
         guard let url = ProcessInfo.processInfo.environment["PIPELINE_TEST_DATABASE_URL"], !url.isEmpty else {
             throw TestSetupError(
-                "PIPELINE_TEST_DATABASE_URL is not set: run the suite through scripts/test, which starts a private PostgreSQL")
+                "PIPELINE_TEST_DATABASE_URL is not set: run the suite through scripts/test, which starts a private PostgreSQL"
+            )
         }
         return url
     }

@@ -1,0 +1,202 @@
+import EventContract
+
+/// One micro-batch, encoded as it arrives: accepted events as COPY text rows
+/// for `staging.events`, rejected ones for `etl.rejected_events`, plus what
+/// the ledger and the fencing need. Allocated once per worker and `reset`
+/// between batches, so the buffers keep their capacity.
+public struct EventBatch {
+    /// Offsets one partition contributed.
+    public struct PartitionRange: Sendable, Equatable {
+        public var partition: Int32
+        /// `etl.offsets.next_offset` when the batch began: the fencing condition.
+        public var expectedNextOffset: Int64
+        public var firstOffset: Int64
+        public var lastOffset: Int64
+        public var messages: Int
+    }
+
+    public static let eventColumns =
+        "event_id, event_type, event_time, user_id, payload, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, batch_id"
+    public static let rejectColumns =
+        "kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, kafka_key, raw, reason, detail, batch_id"
+
+    public let topic: String
+    public private(set) var batchID: Int64 = 0
+    public private(set) var startedAtMicros: Int64 = 0
+    /// COPY text rows for staging.events.
+    public private(set) var eventRows: [UInt8] = []
+    /// COPY text rows for etl.rejected_events.
+    public private(set) var rejectRows: [UInt8] = []
+    public private(set) var events = 0
+    public private(set) var rejected = 0
+    /// Sum of message value sizes.
+    public private(set) var bytes = 0
+    /// Distinct UTC days (since the epoch) of accepted events' event_time: the partitions they need.
+    public private(set) var days: [Int32] = []
+    public private(set) var minKafkaTimestampMs: Int64?
+    public private(set) var maxKafkaTimestampMs: Int64?
+
+    /// Indexed by partition number; `messages == 0` means the partition is not in this batch.
+    private var rangesByPartition: [PartitionRange] = []
+    private var kafkaTimestampsMs: [Int64] = []
+    private var escapedTopic: [UInt8] = []
+    private var scratch: [UInt8] = []
+
+    public init(topic: String, expectedBytes: Int = 0) {
+        self.topic = topic
+        CopyText.appendEscaped(topic, to: &escapedTopic)
+        // The flush threshold plus 10%: the buffer never grows during a batch of the expected size.
+        eventRows.reserveCapacity(expectedBytes + expectedBytes / 10)
+    }
+
+    public var isEmpty: Bool { events + rejected == 0 }
+    public var messages: Int { events + rejected }
+
+    /// The partitions in this batch, in partition order.
+    public var partitionRanges: [PartitionRange] { rangesByPartition.filter { $0.messages > 0 } }
+
+    /// Empties the batch for reuse, keeping buffer capacity.
+    public mutating func reset(batchID: Int64, startedAtMicros: Int64) {
+        self.batchID = batchID
+        self.startedAtMicros = startedAtMicros
+        eventRows.removeAll(keepingCapacity: true)
+        rejectRows.removeAll(keepingCapacity: true)
+        kafkaTimestampsMs.removeAll(keepingCapacity: true)
+        days.removeAll(keepingCapacity: true)
+        for index in rangesByPartition.indices { rangesByPartition[index].messages = 0 }
+        events = 0
+        rejected = 0
+        bytes = 0
+        minKafkaTimestampMs = nil
+        maxKafkaTimestampMs = nil
+    }
+
+    /// Validates one message and appends it as an event or a rejection.
+    /// `expectedNextOffset` is the partition's loaded position when the batch began.
+    public mutating func add(
+        _ message: IncomingMessage, expectedNextOffset: Int64, validator: EventValidator, nowMicros: Int64
+    ) {
+        trackPartition(message, expectedNextOffset: expectedNextOffset)
+        bytes += message.payload?.count ?? 0
+        if let timestamp = message.timestampMs {
+            kafkaTimestampsMs.append(timestamp)
+            if timestamp < minKafkaTimestampMs ?? .max { minKafkaTimestampMs = timestamp }
+            if timestamp > maxKafkaTimestampMs ?? .min { maxKafkaTimestampMs = timestamp }
+        }
+        switch validator.validate(message.payload, nowMicros: nowMicros) {
+        case .success(let event):
+            appendEvent(event, message)
+        case .failure(let error):
+            appendRejection(message, reason: error.reason.rawValue, detail: error.detail)
+        }
+    }
+
+    /// Ingest latency over the batch's messages: `commitMicros` minus each Kafka timestamp.
+    public mutating func latencySummary(commitMicros: Int64) -> LatencySummary? {
+        guard !kafkaTimestampsMs.isEmpty else { return nil }
+        kafkaTimestampsMs.sort()
+        let commitMs = Double(commitMicros) / 1000
+        func latency(atFraction fraction: Double) -> Double {
+            // The oldest timestamps have the longest latency: percentile p reads index (1 - p).
+            let index = Int((Double(kafkaTimestampsMs.count - 1) * (1 - fraction)).rounded(.down))
+            return max(0, commitMs - Double(kafkaTimestampsMs[index]))
+        }
+        return LatencySummary(
+            p50Ms: latency(atFraction: 0.5), p95Ms: latency(atFraction: 0.95), maxMs: latency(atFraction: 1))
+    }
+
+    private mutating func trackPartition(_ message: IncomingMessage, expectedNextOffset: Int64) {
+        let index = Int(message.partition)
+        while rangesByPartition.count <= index {
+            rangesByPartition.append(
+                PartitionRange(
+                    partition: Int32(rangesByPartition.count), expectedNextOffset: 0, firstOffset: 0, lastOffset: 0,
+                    messages: 0))
+        }
+        if rangesByPartition[index].messages == 0 {
+            rangesByPartition[index].expectedNextOffset = expectedNextOffset
+            rangesByPartition[index].firstOffset = message.offset
+        }
+        rangesByPartition[index].lastOffset = message.offset
+        rangesByPartition[index].messages += 1
+    }
+
+    private mutating func appendEvent(_ event: ValidatedEvent, _ message: IncomingMessage) {
+        let payload = message.payload!  // accepted events always have a payload
+        event.eventID.appendCanonical(to: &eventRows)
+        eventRows.append(CopyText.tab)
+        eventRows.append(contentsOf: EventBatch.eventTypeNames[Int(event.eventType.rawValue)])
+        eventRows.append(CopyText.tab)
+        EventTime.appendPostgresText(micros: event.eventTimeMicros, to: &eventRows)
+        eventRows.append(CopyText.tab)
+        if event.userID.hasEscapes {
+            scratch.removeAll(keepingCapacity: true)
+            JSONText.appendDecoded(event.userID, of: payload, to: &scratch)
+            CopyText.appendEscaped(scratch, to: &eventRows)
+        } else {
+            CopyText.appendEscaped(UnsafeRawBufferPointer(rebasing: payload[event.userID.range]), to: &eventRows)
+        }
+        eventRows.append(CopyText.tab)
+        CopyText.appendEscaped(payload, to: &eventRows)
+        appendKafkaColumns(message, to: &eventRows)
+        eventRows.append(CopyText.tab)
+        CopyText.appendInteger(batchID, to: &eventRows)
+        eventRows.append(CopyText.newline)
+        events += 1
+
+        let day = EventTime.dayNumber(micros: event.eventTimeMicros)
+        if days.last != day && !days.contains(day) { days.append(day) }
+    }
+
+    private mutating func appendRejection(_ message: IncomingMessage, reason: String, detail: String) {
+        rejectRows.append(contentsOf: escapedTopic)
+        rejectRows.append(CopyText.tab)
+        CopyText.appendInteger(Int64(message.partition), to: &rejectRows)
+        rejectRows.append(CopyText.tab)
+        CopyText.appendInteger(message.offset, to: &rejectRows)
+        rejectRows.append(CopyText.tab)
+        appendTimestamp(message.timestampMs, to: &rejectRows)
+        rejectRows.append(CopyText.tab)
+        appendBytea(message.key, to: &rejectRows)
+        rejectRows.append(CopyText.tab)
+        appendBytea(message.payload, to: &rejectRows)
+        rejectRows.append(CopyText.tab)
+        CopyText.appendEscaped(reason, to: &rejectRows)
+        rejectRows.append(CopyText.tab)
+        CopyText.appendEscaped(detail, to: &rejectRows)
+        rejectRows.append(CopyText.tab)
+        CopyText.appendInteger(batchID, to: &rejectRows)
+        rejectRows.append(CopyText.newline)
+        rejected += 1
+    }
+
+    /// kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, each after a tab.
+    private func appendKafkaColumns(_ message: IncomingMessage, to out: inout [UInt8]) {
+        out.append(CopyText.tab)
+        out.append(contentsOf: escapedTopic)
+        out.append(CopyText.tab)
+        CopyText.appendInteger(Int64(message.partition), to: &out)
+        out.append(CopyText.tab)
+        CopyText.appendInteger(message.offset, to: &out)
+        out.append(CopyText.tab)
+        appendTimestamp(message.timestampMs, to: &out)
+    }
+
+    private func appendTimestamp(_ milliseconds: Int64?, to out: inout [UInt8]) {
+        guard let milliseconds else { return CopyText.appendNull(to: &out) }
+        EventTime.appendPostgresText(micros: milliseconds * 1000, to: &out)
+    }
+
+    private func appendBytea(_ bytes: UnsafeRawBufferPointer?, to out: inout [UInt8]) {
+        guard let bytes else { return CopyText.appendNull(to: &out) }
+        CopyText.appendBytea(bytes, to: &out)
+    }
+
+    private static let eventTypeNames: [[UInt8]] = EventType.allCases.map { Array($0.name.utf8) }
+}
+
+public struct LatencySummary: Sendable, Equatable {
+    public var p50Ms: Double
+    public var p95Ms: Double
+    public var maxMs: Double
+}

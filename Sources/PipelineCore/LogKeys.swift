@@ -1,0 +1,22 @@
+/// Metadata keys for structured logs, in one place so dashboards and greps agree.
+public enum LogKeys {
+    public static let topic = "kafka.topic"
+    public static let partition = "kafka.partition"
+    public static let partitions = "kafka.partitions"
+    public static let offset = "kafka.offset"
+    public static let firstLostOffset = "kafka.lost.first_offset"
+    public static let lastLostOffset = "kafka.lost.last_offset"
+    public static let batchID = "batch.id"
+    public static let events = "batch.events"
+    public static let rejected = "batch.rejected"
+    public static let bytes = "batch.bytes"
+    public static let durationMs = "batch.duration_ms"
+    public static let copyMs = "batch.copy_ms"
+    public static let latencyP50Ms = "batch.latency_p50_ms"
+    public static let latencyP95Ms = "batch.latency_p95_ms"
+    public static let latencyMaxMs = "batch.latency_max_ms"
+    public static let attempt = "retry.attempt"
+    public static let delayMs = "retry.delay_ms"
+    public static let error = "error"
+    public static let workerID = "worker.id"
+}

@@ -1,0 +1,309 @@
+import EventContract
+import Logging
+
+/// The exactly-once micro-batch loop (DESIGN.md, "The exactly-once
+/// protocol"): poll → validate → encode → one transaction that loads the
+/// rows, advances the offsets (fenced) and writes the ledger row. Runs on
+/// one thread; rebalance callbacks arrive on it too, from inside `poll`.
+public final class Worker: AssignmentListener {
+    /// What one run did, for the command's final line and for tests.
+    public struct Summary: Sendable, Equatable {
+        public var batches = 0
+        public var events = 0
+        public var rejected = 0
+        public var fencedBatches = 0
+        public var droppedBatches = 0
+        public var gaps = 0
+    }
+
+    /// Our view of one assigned partition.
+    struct PartitionState {
+        /// etl.offsets.next_offset as of our last claim or commit.
+        var committedNext: Int64
+        /// The next offset we expect from Kafka; anything below is a stale duplicate.
+        var position: Int64
+        /// The offset librdkafka reported as the end of the partition, when it did.
+        var endReached: Int64?
+        /// Fetching stopped (position out of range); waiting for recovery.
+        var outOfRange = false
+    }
+
+    private let source: any EventSource
+    private let sink: any EventSink
+    private let configuration: WorkerConfiguration
+    private let logger: Logger
+    private let stopSignal: StopSignal
+    private let validator: EventValidator
+
+    /// Empty whenever nothing is in flight.
+    private var batch: EventBatch
+    private var reservedBatchID: Int64?
+    /// Indexed by partition number; nil = not assigned to us.
+    private var partitions: [PartitionState?] = []
+    /// --available-now: the high watermark each partition had when first assigned.
+    private var availableNowTargets: [Int32: Int64] = [:]
+    private var summary = Summary()
+
+    public init(
+        source: any EventSource, sink: any EventSink, configuration: WorkerConfiguration, stopSignal: StopSignal,
+        logger: Logger
+    ) {
+        self.source = source
+        self.sink = sink
+        self.configuration = configuration
+        self.stopSignal = stopSignal
+        self.logger = logger
+        self.validator = EventValidator(limits: configuration.limits)
+        self.batch = EventBatch(topic: configuration.topic, expectedBytes: configuration.maxBatchBytes / 4)
+    }
+
+    /// Runs until stopped (or, with --available-now, until caught up), then
+    /// commits or drops the in-flight batch and leaves the group.
+    public func run() throws -> Summary {
+        source.assignmentListener = self
+        defer { source.close() }
+        try source.start()
+        while !stopSignal.isStopRequested {
+            try fillBatch()
+            if !batch.isEmpty { try commitBatch() }
+            try recoverOutOfRangePartitions()
+            if configuration.availableNow && isCaughtUp() { break }
+        }
+        return summary
+    }
+
+    // MARK: - Filling a batch
+
+    /// Polls until the interval passes or a size limit is reached.
+    private func fillBatch() throws {
+        guard let batchID = try reserveBatchID() else { return }
+        let deadline = WallClock.monotonicMs() + Int64(configuration.intervalMs)
+        while !stopSignal.isStopRequested {
+            let remainingMs = deadline - WallClock.monotonicMs()
+            if remainingMs <= 0 { break }
+            if batch.messages >= configuration.maxBatchEvents || batch.bytes >= configuration.maxBatchBytes { break }
+            let room = configuration.maxBatchEvents - batch.messages
+            let nowMicros = WallClock.nowMicros()
+            try source.poll(
+                maxMessages: min(configuration.pollBatchSize, room), timeoutMs: Int32(min(remainingMs, 100))
+            ) {
+                event in
+                handle(event, batchID: batchID, nowMicros: nowMicros)
+            }
+            if partitions.contains(where: { $0?.outOfRange == true }) { break }
+            if configuration.availableNow && isCaughtUp() { break }
+        }
+    }
+
+    private func handle(_ event: SourceEvent, batchID: Int64, nowMicros: Int64) {
+        switch event {
+        case .message(let message):
+            let index = Int(message.partition)
+            guard index < partitions.count, let state = partitions[index], !state.outOfRange,
+                message.offset >= state.position
+            else { return }  // not ours (any more), or already in this batch: never twice
+            if batch.isEmpty { batch.reset(batchID: batchID, startedAtMicros: nowMicros) }
+            batch.add(message, expectedNextOffset: state.committedNext, validator: validator, nowMicros: nowMicros)
+            partitions[index]!.position = message.offset + 1
+        case .endOfPartition(let partition, let offset):
+            let index = Int(partition)
+            guard index < partitions.count, partitions[index] != nil else { return }
+            partitions[index]!.endReached = offset
+        case .positionOutOfRange(let partition):
+            let index = Int(partition)
+            guard index < partitions.count, partitions[index] != nil else { return }
+            partitions[index]!.outOfRange = true
+        }
+    }
+
+    /// Empties the batch, committed or not; its buffers keep their capacity.
+    private func discardBatch() { batch.reset(batchID: 0, startedAtMicros: 0) }
+
+    private func reserveBatchID() throws -> Int64? {
+        if let reservedBatchID { return reservedBatchID }
+        reservedBatchID = try retrying("reserve a batch id") { try sink.reserveBatchID() }
+        return reservedBatchID
+    }
+
+    // MARK: - Committing
+
+    private func commitBatch() throws {
+        let outcome = try retrying("commit batch \(batch.batchID)") { try sink.commit(batch) }
+        guard let outcome else {
+            // Stopped while the database was unreachable: the next owner starts from etl.offsets.
+            logger.warning(
+                "batch dropped at shutdown before it could commit", metadata: [LogKeys.batchID: "\(batch.batchID)"])
+            summary.droppedBatches += 1
+            discardBatch()
+            return
+        }
+        let ranges = batch.partitionRanges
+        switch outcome {
+        case .committed:
+            for range in ranges { partitions[Int(range.partition)]?.committedNext = range.lastOffset + 1 }
+            logCommitted()
+            summary.batches += 1
+            summary.events += batch.events
+            summary.rejected += batch.rejected
+            source.reportLoaded(ranges.map { (partition: $0.partition, nextOffset: $0.lastOffset + 1) })
+            reservedBatchID = nil
+        case .fenced(let partition):
+            summary.fencedBatches += 1
+            logger.warning(
+                "batch refused: another worker advanced the partition's offset; re-reading etl.offsets",
+                metadata: [LogKeys.batchID: "\(batch.batchID)", LogKeys.partition: "\(partition)"])
+            try reseek(ranges.map(\.partition))
+        }
+        discardBatch()
+    }
+
+    private func logCommitted() {
+        let nowMicros = WallClock.nowMicros()
+        var metadata: Logger.Metadata = [
+            LogKeys.batchID: "\(batch.batchID)", LogKeys.events: "\(batch.events)",
+            LogKeys.rejected: "\(batch.rejected)", LogKeys.bytes: "\(batch.bytes)",
+            LogKeys.partitions: "\(batch.partitionRanges.count)",
+            LogKeys.durationMs: "\((nowMicros - batch.startedAtMicros) / 1000)",
+        ]
+        if let latency = batch.latencySummary(commitMicros: nowMicros) {
+            metadata[LogKeys.latencyP50Ms] = "\(Int(latency.p50Ms))"
+            metadata[LogKeys.latencyP95Ms] = "\(Int(latency.p95Ms))"
+        }
+        logger.info("batch committed", metadata: metadata)
+    }
+
+    /// After a fenced batch: start the partitions again from what etl.offsets says.
+    private func reseek(_ partitionNumbers: [Int32]) throws {
+        guard let stored = try retrying("re-read etl.offsets", { try sink.storedOffsets(partitionNumbers) }) else {
+            return
+        }
+        for partition in partitionNumbers {
+            guard let next = stored[partition], partitions[Int(partition)] != nil else { continue }
+            partitions[Int(partition)]!.committedNext = next
+            partitions[Int(partition)]!.position = next
+            try source.seek(partition: partition, to: next)
+        }
+    }
+
+    // MARK: - Assignment
+
+    public func partitionsAssigned(_ partitionNumbers: [Int32]) -> [Int64]? {
+        let starts = try? retrying("claim assigned partitions") { () -> [PartitionStart] in
+            let watermarks = try partitionNumbers.map { partition in
+                let marks = try source.watermarks(partition: partition)
+                return PartitionWatermarks(partition: partition, low: marks.low, high: marks.high)
+            }
+            if configuration.availableNow {
+                for marks in watermarks where availableNowTargets[marks.partition] == nil {
+                    availableNowTargets[marks.partition] = marks.high
+                }
+            }
+            return try sink.claimPartitions(watermarks, startFrom: configuration.startFrom)
+        }
+        guard let starts = starts ?? nil else { return nil }
+        for start in starts {
+            let index = Int(start.partition)
+            while partitions.count <= index { partitions.append(nil) }
+            partitions[index] = PartitionState(committedNext: start.nextOffset, position: start.nextOffset)
+            if let lost = start.lostRange { logGap(partition: start.partition, lost) }
+        }
+        logger.info(
+            "partitions assigned",
+            metadata: [
+                LogKeys.partitions: "\(starts.map { "\($0.partition)@\($0.nextOffset)" }.joined(separator: ","))"
+            ])
+        return starts.map(\.nextOffset)
+    }
+
+    public func partitionsRevoked(_ partitionNumbers: [Int32]) {
+        if !batch.isEmpty {
+            // The new owner starts from etl.offsets; nothing of this batch is written.
+            logger.info(
+                "uncommitted batch dropped on revocation",
+                metadata: [LogKeys.batchID: "\(batch.batchID)", LogKeys.events: "\(batch.messages)"])
+            summary.droppedBatches += 1
+        }
+        discardBatch()
+        for partition in partitionNumbers where Int(partition) < partitions.count {
+            partitions[Int(partition)] = nil
+        }
+        logger.info(
+            "partitions revoked",
+            metadata: [LogKeys.partitions: "\(partitionNumbers.map(String.init).joined(separator: ","))"])
+    }
+
+    // MARK: - Gaps and --available-now
+
+    /// Partitions whose fetch position fell outside the log: record the gap and move on.
+    private func recoverOutOfRangePartitions() throws {
+        let stalled = partitions.indices.filter { partitions[$0]?.outOfRange == true }.map { Int32($0) }
+        guard !stalled.isEmpty else { return }
+        let starts = try retrying("recover out-of-range partitions") { () -> [PartitionStart] in
+            let watermarks = try stalled.map { partition in
+                let marks = try source.watermarks(partition: partition)
+                return PartitionWatermarks(partition: partition, low: marks.low, high: marks.high)
+            }
+            return try sink.claimPartitions(watermarks, startFrom: configuration.startFrom)
+        }
+        guard let starts else { return }
+        for start in starts {
+            if let lost = start.lostRange { logGap(partition: start.partition, lost) }
+            partitions[Int(start.partition)] = PartitionState(
+                committedNext: start.nextOffset, position: start.nextOffset)
+            try source.seek(partition: start.partition, to: start.nextOffset)
+        }
+    }
+
+    private func logGap(partition: Int32, _ lost: ClosedRange<Int64>) {
+        summary.gaps += 1
+        logger.error(
+            "data lost before loading: Kafka deleted these offsets (retention) before the worker read them; recorded in etl.gaps",
+            metadata: [
+                LogKeys.partition: "\(partition)", LogKeys.firstLostOffset: "\(lost.lowerBound)",
+                LogKeys.lastLostOffset: "\(lost.upperBound)",
+            ])
+    }
+
+    /// Every assigned partition is loaded up to where it ended when first assigned.
+    private func isCaughtUp() -> Bool {
+        guard batch.isEmpty else { return false }
+        var assigned = 0
+        for (index, state) in partitions.enumerated() {
+            guard let state else { continue }
+            assigned += 1
+            guard let target = availableNowTargets[Int32(index)] else { return false }
+            let loaded = max(state.committedNext, state.position == state.committedNext ? (state.endReached ?? 0) : 0)
+            if state.outOfRange || loaded < target { return false }
+        }
+        return assigned > 0
+    }
+
+    // MARK: - Retrying
+
+    /// Runs `operation` until it succeeds, waiting with capped exponential
+    /// backoff and jitter between failures. Returns nil if a stop is requested
+    /// meanwhile; rethrows errors that retrying cannot help.
+    private func retrying<T>(_ what: String, _ operation: () throws -> T) throws -> T? {
+        var backoff = Backoff()
+        while true {
+            do {
+                return try operation()
+            } catch let error as RetryClassifiable where !error.isWorthRetrying {
+                throw error
+            } catch {
+                let delay = backoff.nextDelayMs()
+                logger.warning(
+                    "\(what) failed; retrying",
+                    metadata: [
+                        LogKeys.error: "\(error)", LogKeys.attempt: "\(backoff.attempt)", LogKeys.delayMs: "\(delay)",
+                    ])
+                var waited = 0
+                while waited < delay {
+                    if stopSignal.isStopRequested { return nil }
+                    WallClock.sleep(milliseconds: min(50, delay - waited))
+                    waited += 50
+                }
+            }
+        }
+    }
+}

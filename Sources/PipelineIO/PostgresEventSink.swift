@@ -1,0 +1,242 @@
+import LibPQ
+import Logging
+import PipelineCore
+
+/// The worker's PostgreSQL side: claims partitions, and loads each batch in
+/// ONE transaction (fenced offset advance, COPY events, COPY rejects, ledger
+/// row). Owns its connection and re-establishes it after a loss; not
+/// Sendable, like the connection it holds.
+public final class PostgresEventSink: EventSink {
+    private let databaseURL: String
+    private let topic: String
+    private let workerID: String
+    private let logger: Logger
+    private var connection: PQConnection?
+    /// A batch whose COMMIT may or may not have happened (the connection broke
+    /// during the transaction): the next attempt asks etl.batches first.
+    private var batchWithUnknownOutcome: Int64?
+
+    /// Bytes handed to libpq per PQputCopyData call.
+    static let copyChunkBytes = 1 << 20
+
+    public init(databaseURL: String, topic: String, workerID: String, logger: Logger) {
+        self.databaseURL = databaseURL
+        self.topic = topic
+        self.workerID = workerID
+        self.logger = logger
+    }
+
+    /// The backend's process id, for tests that kill it.
+    public var backendPID: Int32? { connection?.backendPID }
+
+    public func claimPartitions(_ partitions: [PartitionWatermarks], startFrom: StartPosition) throws
+        -> [PartitionStart]
+    {
+        try withConnection { connection in
+            try connection.transaction {
+                let numbers = postgresArray(partitions.map { String($0.partition) })
+                let initial = partitions.map { String(startFrom == .earliest ? $0.low : $0.high) }
+                // A partition seen for the first time starts at --start-from; a concurrent claimer's row wins.
+                try connection.execute(
+                    """
+                    INSERT INTO etl.offsets (topic, partition, next_offset, updated_by)
+                    SELECT $1, p, n, $4 FROM unnest($2::int[], $3::bigint[]) AS t(p, n)
+                    ON CONFLICT (topic, partition) DO NOTHING
+                    """, [topic, numbers, postgresArray(initial), workerID])
+                let stored = try storedOffsets(partitions.map(\.partition), on: connection, lock: true)
+                var starts: [PartitionStart] = []
+                for marks in partitions {
+                    guard let next = stored[marks.partition] else {
+                        throw PostgresError(
+                            message: "etl.offsets has no row for partition \(marks.partition) after inserting it")
+                    }
+                    guard next < marks.low else {
+                        starts.append(PartitionStart(partition: marks.partition, nextOffset: next))
+                        continue
+                    }
+                    // Retention deleted [next, low - 1] before we loaded it: record the loss, move on.
+                    try connection.execute(
+                        """
+                        WITH moved AS (
+                            UPDATE etl.offsets SET next_offset = $3, updated_at = now(), updated_by = $5
+                            WHERE topic = $1 AND partition = $2 AND next_offset = $4
+                            RETURNING partition
+                        )
+                        INSERT INTO etl.gaps (topic, partition, first_offset, last_offset, detected_by)
+                        SELECT $1, partition, $4, $3::bigint - 1, $5 FROM moved
+                        """, [topic, String(marks.partition), String(marks.low), String(next), workerID])
+                    starts.append(
+                        PartitionStart(
+                            partition: marks.partition, nextOffset: marks.low, lostRange: next...(marks.low - 1)))
+                }
+                return starts
+            }
+        }
+    }
+
+    public func storedOffsets(_ partitions: [Int32]) throws -> [Int32: Int64] {
+        try withConnection { try storedOffsets(partitions, on: $0, lock: false) }
+    }
+
+    public func reserveBatchID() throws -> Int64 {
+        try withConnection { connection in
+            guard let id = try connection.execute("SELECT nextval('etl.batch_id_seq')").int64(0, 0) else {
+                throw PostgresError(message: "nextval('etl.batch_id_seq') returned no value")
+            }
+            return id
+        }
+    }
+
+    public func commit(_ batch: EventBatch) throws -> CommitOutcome {
+        try withConnection { connection in
+            if batchWithUnknownOutcome == batch.batchID {
+                // Resolve by reading, never by guessing: the ledger row commits with the batch.
+                let found = try connection.execute(
+                    "SELECT 1 FROM etl.batches WHERE batch_id = $1", [String(batch.batchID)])
+                batchWithUnknownOutcome = nil
+                if found.rowCount == 1 {
+                    logger.info(
+                        "a batch whose commit was interrupted had committed",
+                        metadata: [LogKeys.batchID: "\(batch.batchID)"])
+                    return .committed
+                }
+            }
+            try ensureEventPartitions(batch.days, on: connection)
+            batchWithUnknownOutcome = batch.batchID
+            let outcome = try loadInOneTransaction(batch, on: connection)
+            batchWithUnknownOutcome = nil
+            return outcome
+        }
+    }
+
+    // MARK: - The batch transaction
+
+    private func loadInOneTransaction(_ batch: EventBatch, on connection: PQConnection) throws -> CommitOutcome {
+        try connection.execute("BEGIN")
+        do {
+            // The fenced offset advance comes first: it row-locks the partitions'
+            // etl.offsets rows, so a second worker on the same partitions waits
+            // here, then finds the offset moved and rolls back before any COPY.
+            let ranges = batch.partitionRanges
+            let advanced = try connection.execute(
+                """
+                UPDATE etl.offsets AS o
+                SET next_offset = i.next_offset, updated_at = now(), updated_by = $5
+                FROM unnest($2::int[], $3::bigint[], $4::bigint[]) AS i(partition, expected, next_offset)
+                WHERE o.topic = $1 AND o.partition = i.partition AND o.next_offset = i.expected
+                RETURNING o.partition
+                """,
+                [
+                    topic, postgresArray(ranges.map { String($0.partition) }),
+                    postgresArray(ranges.map { String($0.expectedNextOffset) }),
+                    postgresArray(ranges.map { String($0.lastOffset + 1) }), workerID,
+                ])
+            if advanced.rowCount != ranges.count {
+                let moved = Set((0..<advanced.rowCount).compactMap { advanced.value($0, 0).flatMap { Int32($0) } })
+                try connection.execute("ROLLBACK")
+                let fenced = ranges.first { !moved.contains($0.partition) }?.partition ?? ranges[0].partition
+                return .fenced(partition: fenced)
+            }
+
+            let copyStarted = WallClock.monotonicMs()
+            try copy(batch.eventRows, into: "staging.events (\(EventBatch.eventColumns))", on: connection)
+            try copy(batch.rejectRows, into: "etl.rejected_events (\(EventBatch.rejectColumns))", on: connection)
+            let copyMs = WallClock.monotonicMs() - copyStarted
+            try insertLedgerRow(batch, copyMs: copyMs, on: connection)
+            try connection.execute("COMMIT")
+            return .committed
+        } catch {
+            if connection.isAlive { _ = try? connection.execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    private func copy(_ rows: [UInt8], into target: String, on connection: PQConnection) throws {
+        guard !rows.isEmpty else { return }
+        _ = try connection.copyIn("COPY \(target) FROM STDIN") { writer in
+            try rows.withUnsafeBytes { bytes in
+                var start = 0
+                while start < bytes.count {
+                    let end = min(bytes.count, start + Self.copyChunkBytes)
+                    try writer.write(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+                    start = end
+                }
+            }
+        }
+    }
+
+    private func insertLedgerRow(_ batch: EventBatch, copyMs: Int64, on connection: PQConnection) throws {
+        var batch = batch  // latencySummary sorts the timestamps: a copy of those alone
+        let latency = batch.latencySummary(commitMicros: WallClock.nowMicros())
+        let partitionsJSON =
+            "["
+            + batch.partitionRanges.map {
+                "{\"partition\":\($0.partition),\"first_offset\":\($0.firstOffset),\"last_offset\":\($0.lastOffset),\"messages\":\($0.messages)}"
+            }.joined(separator: ",") + "]"
+        try connection.execute(
+            """
+            INSERT INTO etl.batches (
+                batch_id, worker_id, topic, started_at, events, rejected, bytes, partitions,
+                min_kafka_timestamp, max_kafka_timestamp, latency_p50_ms, latency_p95_ms, latency_max_ms, copy_ms)
+            VALUES ($1, $2, $3, to_timestamp($4::double precision / 1e6), $5, $6, $7, $8::jsonb,
+                to_timestamp($9::double precision / 1e3), to_timestamp($10::double precision / 1e3), $11, $12, $13, $14)
+            """,
+            [
+                String(batch.batchID), workerID, topic, String(batch.startedAtMicros), String(batch.events),
+                String(batch.rejected), String(batch.bytes), partitionsJSON,
+                batch.minKafkaTimestampMs.map { String($0) }, batch.maxKafkaTimestampMs.map { String($0) },
+                latency.map { String($0.p50Ms) }, latency.map { String($0.p95Ms) }, latency.map { String($0.maxMs) },
+                String(copyMs),
+            ])
+    }
+
+    // MARK: - Helpers
+
+    /// Daily partitions must exist before the COPY; created in their own short transaction.
+    private func ensureEventPartitions(_ days: [Int32], on connection: PQConnection) throws {
+        guard !days.isEmpty else { return }
+        try connection.execute(
+            "SELECT etl.ensure_event_partitions(ARRAY(SELECT DATE '1970-01-01' + d FROM unnest($1::int[]) AS d))",
+            [postgresArray(days.map { String($0) })])
+    }
+
+    private func storedOffsets(_ partitions: [Int32], on connection: PQConnection, lock: Bool) throws -> [Int32: Int64]
+    {
+        let rows = try connection.execute(
+            "SELECT partition, next_offset FROM etl.offsets WHERE topic = $1 AND partition = ANY($2::int[])"
+                + (lock ? " FOR UPDATE" : ""),
+            [topic, postgresArray(partitions.map { String($0) })])
+        var offsets: [Int32: Int64] = [:]
+        for row in 0..<rows.rowCount {
+            if let partition = rows.value(row, 0).flatMap({ Int32($0) }), let next = rows.int64(row, 1) {
+                offsets[partition] = next
+            }
+        }
+        return offsets
+    }
+
+    /// Runs `body` on a live connection, connecting first if needed; forgets
+    /// a connection that broke so the next call makes a new one.
+    private func withConnection<T>(_ body: (PQConnection) throws -> T) throws -> T {
+        let connection = try self.connection ?? PQConnection(databaseURL)
+        self.connection = connection
+        do {
+            return try body(connection)
+        } catch {
+            if !connection.isAlive || (error as? PostgresError)?.connectionLost == true { self.connection = nil }
+            throw error
+        }
+    }
+}
+
+extension PostgresError: RetryClassifiable {
+    /// Connection losses, shutdowns, timeouts, deadlocks and data errors are
+    /// retried; a schema that is missing or a privilege that is lacking is not
+    /// (retrying cannot fix them: the operator must).
+    public var isWorthRetrying: Bool {
+        if isTransient { return true }
+        guard let sqlState else { return true }
+        let permanentClasses = ["42", "28", "3D", "3F"]  // undefined objects, auth, no database, no schema
+        return !permanentClasses.contains(String(sqlState.rawValue.prefix(2)))
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+
+@Suite("the pipeline binary, killed and restarted", .serialized)
+struct CrashRestartTests {
+    @Test("kcat produces every malformation; the worker is SIGKILLed repeatedly; nothing lost, nothing twice")
+    func sigkillLoop() throws {
+        // 8 partitions keep each under the mock cluster's 5 MiB retention.
+        let kafka = try KafkaFixture(brokers: 3, partitions: 8)
+        defer { withExtendedLifetime(kafka) {} }
+        let database = try TestDatabase.create("crash")
+        let log = NSTemporaryDirectory() + "pipeline-crash-\(database.name).log"
+        #expect(try PipelineBinary.run(["migrate", "--database", database.url], logFile: log) == 0)
+
+        var factory = EventFactory(seed: 7)
+        let messages = factory.messages(count: 40_000, malformedEvery: 9)
+        try Kcat.produce(messages, brokers: kafka.brokers, topic: kafka.topic)
+
+        let worker = [
+            "worker", "--brokers", kafka.brokers, "--topic", kafka.topic, "--database", database.url,
+            "--no-group", "--available-now", "--max-batch-events", "250", "--interval", "200ms",
+            "--max-message-bytes", "4000",
+        ]
+        var generator = SeededGenerator(seed: 8)
+        var kills = 0
+        for _ in 0..<6 {
+            let process = try PipelineBinary.start(worker, logFile: log)
+            Thread.sleep(forTimeInterval: Double.random(in: 0.2...0.8, using: &generator))
+            guard process.isRunning else { break }  // finished before the kill
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            kills += 1
+        }
+        #expect(kills >= 3, "the load finished too fast to be killed mid-way; see \(log)")
+        #expect(try PipelineBinary.run(worker, logFile: log) == 0, "see \(log)")
+        try ExactlyOnceCheck(database: database, topic: kafka.topic).verify(messages)
+        let reasons = try database.connect().execute("SELECT DISTINCT reason FROM etl.rejected_events")
+        #expect(Set((0..<reasons.rowCount).compactMap { reasons.value($0, 0) }) == EventFactory.allReasons)
+    }
+}
