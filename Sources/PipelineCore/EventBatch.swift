@@ -199,4 +199,10 @@ public struct LatencySummary: Sendable, Equatable {
     public var p50Ms: Double
     public var p95Ms: Double
     public var maxMs: Double
+
+    public init(p50Ms: Double, p95Ms: Double, maxMs: Double) {
+        self.p50Ms = p50Ms
+        self.p95Ms = p95Ms
+        self.maxMs = maxMs
+    }
 }

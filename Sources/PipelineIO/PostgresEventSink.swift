@@ -10,7 +10,7 @@ public final class PostgresEventSink: EventSink {
     private let databaseURL: String
     private let topic: String
     private let workerID: String
-    private let logger: Logger
+    let logger: Logger
     private var connection: PQConnection?
     /// A batch whose COMMIT may or may not have happened (the connection broke
     /// during the transaction): the next attempt asks etl.batches first.
@@ -139,10 +139,11 @@ public final class PostgresEventSink: EventSink {
             }
 
             let copyStarted = WallClock.monotonicMs()
-            try copy(batch.eventRows, into: "staging.events (\(EventBatch.eventColumns))", on: connection)
-            try copy(batch.rejectRows, into: "etl.rejected_events (\(EventBatch.rejectColumns))", on: connection)
+            let refused = try copyEventsIsolatingRefusedRows(batch, on: connection)
+            try copy(batch.rejectRows[...], into: "etl.rejected_events (\(EventBatch.rejectColumns))", on: connection)
+            try copy(refused.rejectRows[...], into: "etl.rejected_events (\(EventBatch.rejectColumns))", on: connection)
             let copyMs = WallClock.monotonicMs() - copyStarted
-            try insertLedgerRow(batch, copyMs: copyMs, on: connection)
+            try insertLedgerRow(batch, refusedRows: refused.count, copyMs: copyMs, on: connection)
             try connection.execute("COMMIT")
             return .committed
         } catch {
@@ -151,7 +152,7 @@ public final class PostgresEventSink: EventSink {
         }
     }
 
-    private func copy(_ rows: [UInt8], into target: String, on connection: PQConnection) throws {
+    func copy(_ rows: ArraySlice<UInt8>, into target: String, on connection: PQConnection) throws {
         guard !rows.isEmpty else { return }
         _ = try connection.copyIn("COPY \(target) FROM STDIN") { writer in
             try rows.withUnsafeBytes { bytes in
@@ -165,7 +166,9 @@ public final class PostgresEventSink: EventSink {
         }
     }
 
-    private func insertLedgerRow(_ batch: EventBatch, copyMs: Int64, on connection: PQConnection) throws {
+    private func insertLedgerRow(_ batch: EventBatch, refusedRows: Int, copyMs: Int64, on connection: PQConnection)
+        throws
+    {
         var batch = batch  // latencySummary sorts the timestamps: a copy of those alone
         let latency = batch.latencySummary(commitMicros: WallClock.nowMicros())
         let partitionsJSON =
@@ -182,8 +185,9 @@ public final class PostgresEventSink: EventSink {
                 to_timestamp($9::double precision / 1e3), to_timestamp($10::double precision / 1e3), $11, $12, $13, $14)
             """,
             [
-                String(batch.batchID), workerID, topic, String(batch.startedAtMicros), String(batch.events),
-                String(batch.rejected), String(batch.bytes), partitionsJSON,
+                String(batch.batchID), workerID, topic, String(batch.startedAtMicros),
+                String(batch.events - refusedRows),
+                String(batch.rejected + refusedRows), String(batch.bytes), partitionsJSON,
                 batch.minKafkaTimestampMs.map { String($0) }, batch.maxKafkaTimestampMs.map { String($0) },
                 latency.map { String($0.p50Ms) }, latency.map { String($0.p95Ms) }, latency.map { String($0.maxMs) },
                 String(copyMs),

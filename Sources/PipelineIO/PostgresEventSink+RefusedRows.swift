@@ -1,0 +1,77 @@
+import LibPQ
+import PipelineCore
+
+/// Poison pills never stall a partition: when PostgreSQL refuses the COPY of
+/// rows the validator accepted, the rows it refuses are found by bisection
+/// under savepoints and dead-lettered with reason `db_rejected`; the rest load
+/// in the same transaction.
+extension PostgresEventSink {
+    struct RefusedRows {
+        var rejectRows: [UInt8] = []
+        var count = 0
+    }
+
+    static let savepoint = "pipeline_rows"
+
+    func copyEventsIsolatingRefusedRows(_ batch: EventBatch, on connection: PQConnection) throws -> RefusedRows {
+        var refused = RefusedRows()
+        guard !batch.eventRows.isEmpty else { return refused }
+        if let error = try copyUnderSavepoint(batch.eventRows[...], on: connection) {
+            let rows = EventBatch.rowRanges(batch.eventRows)
+            try isolate(rows[...], in: batch.eventRows, knownRefusal: error, into: &refused, on: connection)
+        }
+        return refused
+    }
+
+    /// Loads the rows, or narrows down which of them PostgreSQL refuses.
+    private func isolate(
+        _ rows: ArraySlice<Range<Int>>, in buffer: [UInt8], knownRefusal: PostgresError?,
+        into refused: inout RefusedRows,
+        on connection: PQConnection
+    ) throws {
+        guard let first = rows.first, let last = rows.last else { return }
+        let refusal: PostgresError?
+        if let knownRefusal {
+            refusal = knownRefusal
+        } else {
+            refusal = try copyUnderSavepoint(buffer[first.lowerBound..<last.upperBound], on: connection)
+        }
+        guard let refusal else { return }
+        if rows.count == 1 {
+            let detail =
+                "PostgreSQL refused the row: \(refusal.sqlState.map { "SQLSTATE \($0): " } ?? "")\(refusal.message)"
+            refused.rejectRows += EventBatch.rejectedRow(fromEventRow: buffer[first], detail: detail)
+            refused.count += 1
+            logger.warning(
+                "row refused by PostgreSQL; dead-lettered as db_rejected", metadata: [LogKeys.error: "\(refusal)"])
+            return
+        }
+        let middle = rows.startIndex + rows.count / 2
+        try isolate(rows[..<middle], in: buffer, knownRefusal: nil, into: &refused, on: connection)
+        try isolate(rows[middle...], in: buffer, knownRefusal: nil, into: &refused, on: connection)
+    }
+
+    /// COPYs the rows inside a savepoint; returns PostgreSQL's refusal of the
+    /// data (the savepoint rolled back), or nil when they loaded. Other errors throw.
+    private func copyUnderSavepoint(_ rows: ArraySlice<UInt8>, on connection: PQConnection) throws -> PostgresError? {
+        try connection.execute("SAVEPOINT \(Self.savepoint)")
+        do {
+            try copy(rows, into: "staging.events (\(EventBatch.eventColumns))", on: connection)
+            try connection.execute("RELEASE SAVEPOINT \(Self.savepoint)")
+            return nil
+        } catch let error as PostgresError where error.isRefusalOfData {
+            try connection.execute("ROLLBACK TO SAVEPOINT \(Self.savepoint)")
+            try connection.execute("RELEASE SAVEPOINT \(Self.savepoint)")
+            return error
+        }
+    }
+}
+
+extension PostgresError {
+    /// PostgreSQL refused the data itself (data exception, integrity constraint,
+    /// program limit): retrying the same rows cannot help, isolating them can.
+    var isRefusalOfData: Bool {
+        guard !connectionLost, let sqlState else { return false }
+        return ["22", "23", "54"].contains(String(sqlState.rawValue.prefix(2)))
+    }
+}
