@@ -13,7 +13,8 @@ public struct Backoff: Sendable {
 
     /// The delay before the next retry, in milliseconds; advances the attempt count.
     public mutating func nextDelayMs<R: RandomNumberGenerator>(using generator: inout R) -> Int {
-        let ceiling = min(capMs, baseMs << min(attempt, 20))
+        let (doubled, overflow) = baseMs.multipliedReportingOverflow(by: 1 << min(attempt, 30))
+        let ceiling = max(0, overflow ? capMs : min(capMs, doubled))
         attempt += 1
         return Int.random(in: (ceiling / 2)...max(ceiling / 2, ceiling), using: &generator)
     }

@@ -17,6 +17,9 @@ public struct EventBatch {
 
     public static let eventColumns =
         "event_id, event_type, event_time, user_id, payload, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, batch_id"
+    /// 9999-12-31T23:59:59.999Z
+    static let maxKafkaTimestampMs: Int64 = 253_402_300_799_999
+
     public static let rejectColumns =
         "kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, kafka_key, raw, reason, detail, batch_id"
 
@@ -76,12 +79,17 @@ public struct EventBatch {
     public mutating func add(
         _ message: IncomingMessage, expectedNextOffset: Int64, validator: EventValidator, nowMicros: Int64
     ) {
+        var message = message
+        // A producer can set any timestamp; beyond year 9999 it is garbage, not a time.
+        if let timestamp = message.timestampMs, !(0...Self.maxKafkaTimestampMs).contains(timestamp) {
+            message.timestampMs = nil
+        }
         trackPartition(message, expectedNextOffset: expectedNextOffset)
         bytes += message.payload?.count ?? 0
         if let timestamp = message.timestampMs {
             kafkaTimestampsMs.append(timestamp)
-            if timestamp < minKafkaTimestampMs ?? .max { minKafkaTimestampMs = timestamp }
-            if timestamp > maxKafkaTimestampMs ?? .min { maxKafkaTimestampMs = timestamp }
+            minKafkaTimestampMs = min(minKafkaTimestampMs ?? timestamp, timestamp)
+            maxKafkaTimestampMs = max(maxKafkaTimestampMs ?? timestamp, timestamp)
         }
         switch validator.validate(message.payload, nowMicros: nowMicros) {
         case .success(let event):

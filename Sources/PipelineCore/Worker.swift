@@ -43,11 +43,16 @@ public final class Worker: AssignmentListener {
     /// --available-now: the high watermark each partition had when first assigned.
     private var availableNowTargets: [Int32: Int64] = [:]
     private var summary = Summary()
+    /// An error retrying cannot fix, met inside a rebalance callback (which
+    /// cannot throw): `run` rethrows it after the poll that served the callback.
+    private var callbackFailure: Error?
+    private let observers: [any CommitObserver]
 
     public init(
         source: any EventSource, sink: any EventSink, configuration: WorkerConfiguration, stopSignal: StopSignal,
-        logger: Logger
+        logger: Logger, observers: [any CommitObserver] = []
     ) {
+        self.observers = observers
         self.source = source
         self.sink = sink
         self.configuration = configuration
@@ -90,6 +95,7 @@ public final class Worker: AssignmentListener {
                 event in
                 handle(event, batchID: batchID, nowMicros: nowMicros)
             }
+            if let callbackFailure { throw callbackFailure }
             if partitions.contains(where: { $0?.outOfRange == true }) { break }
             if configuration.availableNow && isCaughtUp() { break }
         }
@@ -99,7 +105,7 @@ public final class Worker: AssignmentListener {
         switch event {
         case .message(let message):
             let index = Int(message.partition)
-            guard index < partitions.count, let state = partitions[index], !state.outOfRange,
+            guard partitions.indices.contains(index), let state = partitions[index], !state.outOfRange,
                 message.offset >= state.position
             else { return }  // not ours (any more), or already in this batch: never twice
             if batch.isEmpty { batch.reset(batchID: batchID, startedAtMicros: nowMicros) }
@@ -107,11 +113,11 @@ public final class Worker: AssignmentListener {
             partitions[index]!.position = message.offset + 1
         case .endOfPartition(let partition, let offset):
             let index = Int(partition)
-            guard index < partitions.count, partitions[index] != nil else { return }
+            guard partitions.indices.contains(index), partitions[index] != nil else { return }
             partitions[index]!.endReached = offset
         case .positionOutOfRange(let partition):
             let index = Int(partition)
-            guard index < partitions.count, partitions[index] != nil else { return }
+            guard partitions.indices.contains(index), partitions[index] != nil else { return }
             partitions[index]!.outOfRange = true
         }
     }
@@ -146,6 +152,7 @@ public final class Worker: AssignmentListener {
             summary.events += batch.events
             summary.rejected += batch.rejected
             source.reportLoaded(ranges.map { (partition: $0.partition, nextOffset: $0.lastOffset + 1) })
+            for observer in observers { observer.batchCommitted(batch) }
             reservedBatchID = nil
         case .fenced(let partition):
             summary.fencedBatches += 1
@@ -188,19 +195,14 @@ public final class Worker: AssignmentListener {
     // MARK: - Assignment
 
     public func partitionsAssigned(_ partitionNumbers: [Int32]) -> [Int64]? {
-        let starts = try? retrying("claim assigned partitions") { () -> [PartitionStart] in
-            let watermarks = try partitionNumbers.map { partition in
-                let marks = try source.watermarks(partition: partition)
-                return PartitionWatermarks(partition: partition, low: marks.low, high: marks.high)
-            }
-            if configuration.availableNow {
-                for marks in watermarks where availableNowTargets[marks.partition] == nil {
-                    availableNowTargets[marks.partition] = marks.high
-                }
-            }
-            return try sink.claimPartitions(watermarks, startFrom: configuration.startFrom)
+        let starts: [PartitionStart]?
+        do {
+            starts = try claim(partitionNumbers)
+        } catch {
+            callbackFailure = error
+            return nil
         }
-        guard let starts = starts ?? nil else { return nil }
+        guard let starts else { return nil }
         for start in starts {
             let index = Int(start.partition)
             while partitions.count <= index { partitions.append(nil) }
@@ -213,6 +215,31 @@ public final class Worker: AssignmentListener {
                 LogKeys.partitions: "\(starts.map { "\($0.partition)@\($0.nextOffset)" }.joined(separator: ","))"
             ])
         return starts.map(\.nextOffset)
+    }
+
+    /// Where each partition starts (etl.offsets, --start-from, or the log start after a gap).
+    private func claim(_ partitionNumbers: [Int32]) throws -> [PartitionStart]? {
+        try retrying("claim partitions") { () -> [PartitionStart] in
+            let watermarks = try partitionNumbers.map { partition in
+                let marks = try source.watermarks(partition: partition)
+                return PartitionWatermarks(partition: partition, low: marks.low, high: marks.high)
+            }
+            if configuration.availableNow {
+                for marks in watermarks where availableNowTargets[marks.partition] == nil {
+                    availableNowTargets[marks.partition] = marks.high
+                }
+            }
+            let starts = try sink.claimPartitions(watermarks, startFrom: configuration.startFrom)
+            for (start, marks) in zip(starts, watermarks) where start.nextOffset > marks.high {
+                logger.error(
+                    "etl.offsets is past the end of the partition: was the topic deleted and recreated? Loading continues when the partition reaches it; to reload from the start, delete the partition's row from etl.offsets",
+                    metadata: [
+                        LogKeys.partition: "\(start.partition)", LogKeys.offset: "\(start.nextOffset)",
+                        "kafka.high_watermark": "\(marks.high)",
+                    ])
+            }
+            return starts
+        }
     }
 
     public func partitionsRevoked(_ partitionNumbers: [Int32]) {
@@ -238,13 +265,7 @@ public final class Worker: AssignmentListener {
     private func recoverOutOfRangePartitions() throws {
         let stalled = partitions.indices.filter { partitions[$0]?.outOfRange == true }.map { Int32($0) }
         guard !stalled.isEmpty else { return }
-        let starts = try retrying("recover out-of-range partitions") { () -> [PartitionStart] in
-            let watermarks = try stalled.map { partition in
-                let marks = try source.watermarks(partition: partition)
-                return PartitionWatermarks(partition: partition, low: marks.low, high: marks.high)
-            }
-            return try sink.claimPartitions(watermarks, startFrom: configuration.startFrom)
-        }
+        let starts = try claim(stalled)
         guard let starts else { return }
         for start in starts {
             if let lost = start.lostRange { logGap(partition: start.partition, lost) }
