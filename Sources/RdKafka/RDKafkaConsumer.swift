@@ -15,10 +15,6 @@ public final class RDKafkaConsumer {
     /// `rd_kafka_poll_set_consumer`. nil after `close`: librdkafka requires this reference to be
     /// dropped before `rd_kafka_consumer_close`.
     private var queue: OpaquePointer?
-    /// Message pointers for `rd_kafka_consume_batch_queue`, allocated once and grown only if a
-    /// larger `maxMessages` comes along, so polling allocates nothing per batch.
-    private var batch: UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>
-    private var batchCapacity: Int
     private var isClosed = false
     /// False when `group.id` was made up for manual assignment: `subscribe` must not join that.
     private let hasGroupID: Bool
@@ -62,15 +58,12 @@ public final class RDKafkaConsumer {
             }
             return rd_kafka_queue_get_main(kafkaHandle)
         }
-        self.batchCapacity = 1
-        self.batch = .allocate(capacity: 1)
     }
 
     deinit {
         // Before the client's deinit (rd_kafka_destroy, which also closes the consumer if we did
         // not): the queue reference must be gone first.
         if let queue { rd_kafka_queue_destroy(queue) }
-        batch.deallocate()
     }
 
     /// Joins the consumer group (needs `group.id`) and follows `topics`; partitions arrive through
@@ -121,11 +114,12 @@ public final class RDKafkaConsumer {
     /// Serves callbacks (rebalance, errors) and hands each fetched message to `body`, borrowed: the
     /// view and its buffers are valid only until `body` returns, when the message is destroyed.
     ///
-    /// Blocks until `maxMessages` have arrived or `timeoutMs` has passed (librdkafka's batch call
-    /// waits out the full timeout for a partial batch), so run it off the cooperative pool.
-    /// Events such as `partitionEOF` arrive as views with a non-nil `errorCode`. If `body` throws,
-    /// the rest of the batch is destroyed unseen and the error is rethrown; seek before polling
-    /// again if those messages matter.
+    /// Waits up to `timeoutMs` for the first message, then takes what is already queued without
+    /// waiting, up to `maxMessages`. (librdkafka 2.0.2's `rd_kafka_consume_batch_queue` measured
+    /// ~0.7 ms per message against the mock cluster here, 50× slower than popping the queue.)
+    /// Blocks, so run it off the cooperative pool. Events such as `partitionEOF` arrive as views
+    /// with a non-nil `errorCode`. If `body` throws, the error is rethrown after the message is
+    /// destroyed; seek before polling again if the rest matters.
     ///
     /// - Returns: the number of messages and events handed to `body`.
     @discardableResult
@@ -133,38 +127,12 @@ public final class RDKafkaConsumer {
         maxMessages: Int, timeoutMs: Int32, _ body: (RDKafkaMessageView) throws(E) -> Void
     ) throws(E) -> Int {
         guard let queue else { return 0 }
-        let wanted = max(maxMessages, 1)
-        if wanted > batchCapacity {
-            batch.deallocate()
-            batch = .allocate(capacity: wanted)
-            batchCapacity = wanted
-        }
-        let received = rd_kafka_consume_batch_queue(queue, timeoutMs, batch, wanted)
-        guard received > 0 else {
-            if received < 0 {
-                callbacks.handler?.kafkaError(
-                    KafkaError(rd_kafka_last_error(), message: "rd_kafka_consume_batch_queue failed"))
-            }
-            return 0
-        }
-        let count = Int(received)
-        var index = 0
-        // Whatever happens in `body`, every message of the batch goes back to librdkafka.
-        defer {
-            while index < count {
-                if let message = batch[index] { rd_kafka_message_destroy(message) }
-                index += 1
-            }
-        }
-        while index < count {
-            guard let message = batch[index] else {
-                index += 1
-                continue
-            }
-            defer {
-                rd_kafka_message_destroy(message)
-                index += 1
-            }
+        var count = 0
+        var wait = timeoutMs
+        while count < max(maxMessages, 1), let message = rd_kafka_consume_queue(queue, wait) {
+            defer { rd_kafka_message_destroy(message) }
+            count += 1
+            wait = 0
             try body(RDKafkaMessageView(message))
         }
         return count

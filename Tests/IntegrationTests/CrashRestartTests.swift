@@ -18,14 +18,14 @@ struct CrashRestartTests {
 
         let worker = [
             "worker", "--brokers", kafka.brokers, "--topic", kafka.topic, "--database", database.url,
-            "--no-group", "--available-now", "--max-batch-events", "250", "--interval", "200ms",
+            "--no-group", "--available-now", "--max-batch-events", "50", "--interval", "200ms",
             "--max-message-bytes", "4000",
         ]
         var generator = SeededGenerator(seed: 8)
         var kills = 0
         for _ in 0..<6 {
             let process = try PipelineBinary.start(worker, logFile: log)
-            Thread.sleep(forTimeInterval: Double.random(in: 0.2...0.8, using: &generator))
+            Thread.sleep(forTimeInterval: Double.random(in: 0.1...0.5, using: &generator))
             guard process.isRunning else { break }  // finished before the kill
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
