@@ -123,9 +123,12 @@ struct WorkerCommand: ParsableCommand {
                 LogKeys.workerID: "\(id)", LogKeys.topic: "\(topic)", "kafka.group": "\(groupName ?? "(none)")",
                 "pg.database": "\(ConnectionString.redacted(databaseURL))",
             ])
+        let refresher = AggregateRefresher(databaseURL: databaseURL, logger: logger)
         let worker = Worker(
-            source: source, sink: sink, configuration: configuration, stopSignal: stopSignal, logger: logger)
+            source: source, sink: sink, configuration: configuration, stopSignal: stopSignal, logger: logger,
+            observers: [refresher])
         let summary = try worker.run()
+        refresher.finish()
         logger.info(
             "worker stopped",
             metadata: [

@@ -1,0 +1,46 @@
+import ArgumentParser
+import LibPQ
+
+/// `pipeline refresh`: recompute the aggregates' dirty buckets, or rebuild a time range.
+struct RefreshCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "refresh",
+        abstract: "Recompute the windowed aggregates for the time buckets loaded since the last refresh.",
+        discussion: """
+            The worker does this after every batch; cron does it every minute as a backstop. \
+            --rebuild --from T1 --to T2 recomputes every aggregate for that range from staging.events \
+            (the backfill after a migration changes an aggregate's definition).
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Flag(help: "Recompute every aggregate for --from..--to from staging, not only dirty buckets.")
+    var rebuild = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Start of the range to rebuild (a PostgreSQL timestamptz, e.g. 2026-11-24T00:00Z).", valueName: "T1"))
+    var from: String?
+
+    @Option(help: ArgumentHelp("End of the range to rebuild (exclusive).", valueName: "T2"))
+    var to: String?
+
+    func validate() throws {
+        if rebuild && (from == nil || to == nil) { throw ValidationError("--rebuild needs --from and --to") }
+        if !rebuild && (from != nil || to != nil) { throw ValidationError("--from and --to go with --rebuild") }
+    }
+
+    func run() throws {
+        let connection = try PQConnection(database.url())
+        if rebuild {
+            let buckets =
+                try connection.execute(
+                    "SELECT etl.rebuild_aggregates($1::timestamptz, $2::timestamptz)", [from, to]
+                ).value(0, 0) ?? "0"
+            print("rebuilt \(buckets) bucket(s) between \(from!) and \(to!)")
+        } else {
+            let buckets = try connection.execute("SELECT etl.refresh_aggregates()").value(0, 0) ?? "0"
+            print("refreshed \(buckets) bucket(s)")
+        }
+    }
+}

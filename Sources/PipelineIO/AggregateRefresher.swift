@@ -1,0 +1,52 @@
+import Dispatch
+import LibPQ
+import Logging
+import PipelineCore
+import Synchronization
+
+/// Runs `etl.refresh_aggregates()` after batches commit, on its own thread and
+/// connection, so a slow refresh never delays loading. Requests that arrive
+/// while one is queued coalesce: the next run covers them all.
+public final class AggregateRefresher: CommitObserver, @unchecked Sendable {
+    // @unchecked: `connection` is touched only on `queue`, a serial queue.
+    private let databaseURL: String
+    private let logger: Logger
+    private let queue = DispatchQueue(label: "pipeline.aggregate-refresh")
+    private let queued = Atomic<Bool>(false)
+    private var connection: PQConnection?
+
+    public init(databaseURL: String, logger: Logger) {
+        self.databaseURL = databaseURL
+        self.logger = logger
+    }
+
+    public func batchCommitted(_ batch: EventBatch) {
+        guard !queued.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        queue.async {
+            self.queued.store(false, ordering: .releasing)
+            self.refreshOnce()
+        }
+    }
+
+    /// Waits for queued refreshes, then runs one more: every view reflects every committed batch.
+    public func finish() {
+        queue.sync { refreshOnce() }
+    }
+
+    private func refreshOnce() {
+        do {
+            let connection = try self.connection ?? PQConnection(databaseURL)
+            self.connection = connection
+            let started = WallClock.monotonicMs()
+            let buckets = try connection.execute("SELECT etl.refresh_aggregates()").int64(0, 0) ?? 0
+            logger.debug(
+                "aggregates refreshed",
+                metadata: ["refresh.buckets": "\(buckets)", LogKeys.durationMs: "\(WallClock.monotonicMs() - started)"])
+        } catch {
+            // The dirty buckets stay recorded; the next batch (or cron's backstop) refreshes them.
+            connection = nil
+            logger.warning(
+                "aggregate refresh failed; it runs again after the next batch", metadata: [LogKeys.error: "\(error)"])
+        }
+    }
+}
