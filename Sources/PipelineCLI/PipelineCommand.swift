@@ -5,7 +5,7 @@ public struct PipelineCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "pipeline",
         abstract: "Load user events from Kafka into PostgreSQL exactly once; aggregate them in SQL.",
-        subcommands: [MigrateCommand.self, WorkerCommand.self, DevKafkaCommand.self])
+        subcommands: [MigrateCommand.self, WorkerCommand.self, DevKafkaCommand.self, ProduceCommand.self])
 
     public init() {}
 }
