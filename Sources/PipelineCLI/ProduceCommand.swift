@@ -50,15 +50,15 @@ struct ProduceCommand: ParsableCommand {
     var lateRatio: Double?
 
     @Option(help: ArgumentHelp("Distinct simulated users (default 5000).", valueName: "N"))
-    var users = 5_000
+    var users: Int?
 
     @Option(
         help: ArgumentHelp(
             "The contract's size limit: too_large messages are one byte over it (default 1MiB).", valueName: "SIZE"))
-    var maxMessageBytes = ByteSize(bytes: 1 << 20)
+    var maxMessageBytes: ByteSize?
 
     @Option(help: ArgumentHelp("Print a progress line this often (default 5s).", valueName: "DURATION"))
-    var progressInterval = DurationArgument(milliseconds: 5_000)
+    var progressInterval: DurationArgument?
 
     func validate() throws {
         if let count, count < 0 { throw ValidationError("--count must not be negative") }
@@ -66,13 +66,15 @@ struct ProduceCommand: ParsableCommand {
             if let ratio, !(0...1).contains(ratio) { throw ValidationError("\(name) must lie in 0...1") }
         }
         if let rate, !(rate >= 0 && rate.isFinite) { throw ValidationError("--rate must be 0 or positive") }
-        guard users > 0 else { throw ValidationError("--users must be positive") }
+        if let users, users <= 0 { throw ValidationError("--users must be positive") }
     }
 
     func run() throws {
+        let maxMessageBytes = self.maxMessageBytes ?? ByteSize(bytes: 1 << 20)
+        let progressInterval = self.progressInterval ?? DurationArgument(milliseconds: 5_000)
         let rate = try Environment.resolve(self.rate, "PIPELINE_PRODUCE_RATE", default: 1_000)
         var generatorConfiguration = GeneratorConfiguration(
-            seed: try Environment.resolve(seed, "PIPELINE_PRODUCE_SEED", default: 1), users: users,
+            seed: try Environment.resolve(seed, "PIPELINE_PRODUCE_SEED", default: 1), users: users ?? 5_000,
             malformedRatio: try Environment.resolve(malformedRatio, "PIPELINE_PRODUCE_MALFORMED_RATIO", default: 0),
             lateRatio: try Environment.resolve(lateRatio, "PIPELINE_PRODUCE_LATE_RATIO", default: 0))
         generatorConfiguration.maxMessageBytes = maxMessageBytes.bytes
