@@ -49,6 +49,12 @@ struct ProduceCommand: ParsableCommand {
             valueName: "R"))
     var lateRatio: Double?
 
+    @Option(
+        help: ArgumentHelp(
+            "Funnel rates, any of page_views=4,click=0.6,add_to_cart=0.3,checkout=0.45,purchase=0.8,logs=0.15 (the defaults).",
+            valueName: "KEY=VALUE,..."))
+    var funnel: String?
+
     @Option(help: ArgumentHelp("Distinct simulated users (default 5000).", valueName: "N"))
     var users: Int?
 
@@ -78,6 +84,7 @@ struct ProduceCommand: ParsableCommand {
             malformedRatio: try Environment.resolve(malformedRatio, "PIPELINE_PRODUCE_MALFORMED_RATIO", default: 0),
             lateRatio: try Environment.resolve(lateRatio, "PIPELINE_PRODUCE_LATE_RATIO", default: 0))
         generatorConfiguration.maxMessageBytes = maxMessageBytes.bytes
+        if let funnel { try Self.applyFunnel(funnel, to: &generatorConfiguration) }
         guard (0...1).contains(generatorConfiguration.malformedRatio),
             (0...1).contains(generatorConfiguration.lateRatio)
         else { throw ValidationError("the malformed and late ratios must lie in 0...1") }
@@ -120,6 +127,31 @@ struct ProduceCommand: ParsableCommand {
                     + (summary.lastError.map { " (last error: \($0))" } ?? "")
                     + "; check the brokers (--brokers) and the topic (--topic) exist")
             throw ExitCode(1)
+        }
+    }
+
+    /// `page_views=4,add_to_cart=0.3,...`: rates are probabilities, page_views a mean.
+    static func applyFunnel(_ text: String, to configuration: inout GeneratorConfiguration) throws {
+        for pair in text.split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let value = Double(parts[1]), value >= 0, value.isFinite else {
+                throw ValidationError("--funnel needs KEY=NUMBER pairs, got '\(pair)'")
+            }
+            let key = String(parts[0])
+            if key != "page_views" && value > 1 {
+                throw ValidationError("--funnel \(key) is a probability: 0...1")
+            }
+            switch key {
+            case "page_views": configuration.funnel.meanPageViews = value
+            case "click": configuration.funnel.clickPerPageView = value
+            case "add_to_cart": configuration.funnel.addToCart = value
+            case "checkout": configuration.funnel.checkout = value
+            case "purchase": configuration.funnel.purchase = value
+            case "logs": configuration.logShare = value
+            default:
+                throw ValidationError(
+                    "--funnel knows page_views, click, add_to_cart, checkout, purchase and logs, not '\(key)'")
+            }
         }
     }
 

@@ -59,6 +59,29 @@ struct ProduceAndGapTests {
         #expect(try database.count("SELECT count(DISTINCT reason) FROM etl.rejected_events") >= 10)
     }
 
+    @Test("--funnel reaches the simulator: no logs, every session buys")
+    func funnelFlagShapesTheTraffic() async throws {
+        let kafka = try KafkaFixture(brokers: 1, partitions: 2, topic: "funnel")
+        defer { withExtendedLifetime(kafka) {} }
+        let run = try produce(
+            [
+                "--brokers", kafka.brokers, "--topic", kafka.topic, "--count", "3000", "--rate", "0",
+                "--funnel", "logs=0,add_to_cart=1,checkout=1,purchase=1",
+            ], label: "funnel")
+        #expect(run.status == 0, "\(run.output)")
+        let database = try TestDatabase.migrated("funnel")
+        _ = try await WorkerRun(kafka: kafka, database: database).runDetached().value
+        #expect(try database.count("SELECT count(*) FROM staging.events") == 3000)
+        #expect(try database.count("SELECT count(*) FROM staging.events WHERE event_type = 'log'") == 0)
+        // Every session that reached checkout paid: one transaction per /checkout page view, give or
+        // take the sessions cut off at the end.
+        let checkouts = try database.count(
+            "SELECT count(*) FROM staging.events WHERE event_type = 'page_view' AND payload->>'page' = '/checkout'")
+        let transactions = try database.count("SELECT count(*) FROM staging.events WHERE event_type = 'transaction'")
+        #expect(checkouts > 100)
+        #expect(transactions <= checkouts && transactions >= checkouts - 500)
+    }
+
     @Test("a broker nobody listens on: every message counted as failed, exit status 1")
     func deliveryFailuresAreReported() throws {
         let run = try produce(
