@@ -26,6 +26,9 @@ let package = Package(
         // The event contract: pure Swift, no dependencies.
         .target(name: "EventContract"),
 
+        // The event simulator behind `pipeline produce`: pure Swift, no dependencies.
+        .target(name: "EventGenerator"),
+
         // Batching, COPY encoding and the exactly-once loop, against EventSource/EventSink.
         .target(
             name: "PipelineCore",
@@ -46,7 +49,7 @@ let package = Package(
         .target(
             name: "PipelineCLI",
             dependencies: [
-                "PipelineIO", "PipelineCore", "RdKafka", "LibPQ", "EventContract",
+                "PipelineIO", "PipelineCore", "RdKafka", "LibPQ", "EventContract", "EventGenerator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -56,10 +59,11 @@ let package = Package(
             name: "EventContractTests", dependencies: ["EventContract"],
             // valid/ and invalid/ payloads, read by path (IntegrationTests read them too).
             exclude: ["Fixtures"]),
+        .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "EventContract"]),
         .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore", "EventContract"]),
         .testTarget(name: "RdKafkaTests", dependencies: ["RdKafka"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["PipelineIO", "PipelineCore", "RdKafka", "LibPQ", "EventContract"]),
+            dependencies: ["PipelineIO", "PipelineCore", "RdKafka", "LibPQ", "EventContract", "EventGenerator"]),
     ]
 )

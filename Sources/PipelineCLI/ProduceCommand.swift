@@ -1,0 +1,270 @@
+import ArgumentParser
+import EventGenerator
+import Foundation
+import Logging
+import PipelineCore
+import RdKafka
+
+/// `pipeline produce`: simulated shop traffic into Kafka, at a steady rate or as fast as possible.
+struct ProduceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "produce",
+        abstract: "Produce simulated user events (sessions, funnel, service logs) to Kafka.",
+        discussion: """
+            Users land, view pages, click, some add to cart, fewer check out and pay; the services api, web \
+            and payments log with bursts of errors. Every event follows the event contract and is keyed by its \
+            user_id. --malformed-ratio mixes in messages that break the contract in every way it lists; \
+            --late-ratio makes some event_time lag by 1 to 15 minutes. The producer is idempotent; every \
+            delivery failure is counted and reported, and any makes the exit status 1. Event ids, users and \
+            the order of events depend only on --seed; event_time is the wall clock when an event is made.
+            """)
+
+    @OptionGroup var kafka: KafkaOptions
+
+    @Option(
+        help: ArgumentHelp(
+            "Events per second, steady (token bucket); 0 = as fast as possible (env: PIPELINE_PRODUCE_RATE; default 1000).",
+            valueName: "EVENTS_PER_SECOND"))
+    var rate: Double?
+
+    @Option(help: ArgumentHelp("Stop after this many messages.", valueName: "N"))
+    var count: Int?
+
+    @Option(help: ArgumentHelp("Stop after this long (`30s`, `5m`).", valueName: "DURATION"))
+    var duration: DurationArgument?
+
+    @Option(
+        help: ArgumentHelp("Same seed, same events (env: PIPELINE_PRODUCE_SEED; default 1).", valueName: "SEED"))
+    var seed: UInt64?
+
+    @Option(
+        help: ArgumentHelp(
+            "Share of messages that break the contract, 0...1 (env: PIPELINE_PRODUCE_MALFORMED_RATIO; default 0).",
+            valueName: "R"))
+    var malformedRatio: Double?
+
+    @Option(
+        help: ArgumentHelp(
+            "Share of events whose event_time lags by minutes, 0...1 (env: PIPELINE_PRODUCE_LATE_RATIO; default 0).",
+            valueName: "R"))
+    var lateRatio: Double?
+
+    @Option(
+        help: ArgumentHelp(
+            "Funnel rates, any of page_views=4,click=0.6,add_to_cart=0.3,checkout=0.45,purchase=0.8,logs=0.15 (the defaults).",
+            valueName: "KEY=VALUE,..."))
+    var funnel: String?
+
+    @Option(help: ArgumentHelp("Distinct simulated users (default 5000).", valueName: "N"))
+    var users: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "The contract's size limit: too_large messages are one byte over it (default 1MiB).", valueName: "SIZE"))
+    var maxMessageBytes: ByteSize?
+
+    @Option(help: ArgumentHelp("Print a progress line this often (default 5s).", valueName: "DURATION"))
+    var progressInterval: DurationArgument?
+
+    func validate() throws {
+        if let count, count < 0 { throw ValidationError("--count must not be negative") }
+        for (name, ratio) in [("--malformed-ratio", malformedRatio), ("--late-ratio", lateRatio)] {
+            if let ratio, !(0...1).contains(ratio) { throw ValidationError("\(name) must lie in 0...1") }
+        }
+        if let rate, !(rate >= 0 && rate.isFinite) { throw ValidationError("--rate must be 0 or positive") }
+        if let users, users <= 0 { throw ValidationError("--users must be positive") }
+    }
+
+    func run() throws {
+        let maxMessageBytes = self.maxMessageBytes ?? ByteSize(bytes: 1 << 20)
+        let progressInterval = self.progressInterval ?? DurationArgument(milliseconds: 5_000)
+        let rate = try Environment.resolve(self.rate, "PIPELINE_PRODUCE_RATE", default: 1_000)
+        var generatorConfiguration = GeneratorConfiguration(
+            seed: try Environment.resolve(seed, "PIPELINE_PRODUCE_SEED", default: 1), users: users ?? 5_000,
+            malformedRatio: try Environment.resolve(malformedRatio, "PIPELINE_PRODUCE_MALFORMED_RATIO", default: 0),
+            lateRatio: try Environment.resolve(lateRatio, "PIPELINE_PRODUCE_LATE_RATIO", default: 0))
+        generatorConfiguration.maxMessageBytes = maxMessageBytes.bytes
+        if let funnel { try Self.applyFunnel(funnel, to: &generatorConfiguration) }
+        guard (0...1).contains(generatorConfiguration.malformedRatio),
+            (0...1).contains(generatorConfiguration.lateRatio)
+        else { throw ValidationError("the malformed and late ratios must lie in 0...1") }
+        let topic = kafka.topic()
+
+        var config = RDKafkaConfig([
+            "bootstrap.servers": try kafka.brokers(),
+            "client.id": "pipeline-produce",
+            // Batches of thousands: the mock broker, like a real one, pays per request, not per message.
+            "linger.ms": "20",
+            "batch.num.messages": "10000",
+            "queue.buffering.max.messages": "500000",
+            // too_large messages must reach the topic to be rejected by the worker, not by this client.
+            "message.max.bytes": String(max(1_000_000, maxMessageBytes.bytes + 65_536)),
+        ])
+        for (key, value) in try kafka.properties() { config[key] = value }
+        let producer = try RDKafkaProducer(config: config)
+
+        let stopSignal = StopSignal()
+        let signalSources = SignalHandling.install(stopSignal: stopSignal, logger: Logger(label: "pipeline.produce"))
+        defer { signalSources.forEach { $0.cancel() } }
+
+        var run = ProduceRun(
+            producer: producer, topic: topic, simulator: EventSimulator(configuration: generatorConfiguration),
+            limiter: rate > 0 ? TokenBucket(rate: rate) : nil, count: count,
+            durationMs: duration.map { Int64($0.milliseconds) },
+            progressIntervalMs: Int64(progressInterval.milliseconds),
+            stopSignal: stopSignal)
+        Self.say(
+            "producing to \(topic) at \(rate > 0 ? "\(Int(rate)) events/s" : "full speed")"
+                + (count.map { ", \($0) messages" } ?? "")
+                + (duration.map { ", for \($0.milliseconds / 1000) s" } ?? "")
+                + ", seed \(generatorConfiguration.seed), malformed \(generatorConfiguration.malformedRatio), late \(generatorConfiguration.lateRatio)"
+        )
+        let summary = run.produceAll()
+        Self.say(summary.description)
+        if summary.failed > 0 {
+            Self.say(
+                "error: \(summary.failed) message(s) were not delivered"
+                    + (summary.lastError.map { " (last error: \($0))" } ?? "")
+                    + "; check the brokers (--brokers) and the topic (--topic) exist")
+            throw ExitCode(1)
+        }
+    }
+
+    /// `page_views=4,add_to_cart=0.3,...`: rates are probabilities, page_views a mean.
+    static func applyFunnel(_ text: String, to configuration: inout GeneratorConfiguration) throws {
+        for pair in text.split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let value = Double(parts[1]), value >= 0, value.isFinite else {
+                throw ValidationError("--funnel needs KEY=NUMBER pairs, got '\(pair)'")
+            }
+            let key = String(parts[0])
+            if key != "page_views" && value > 1 {
+                throw ValidationError("--funnel \(key) is a probability: 0...1")
+            }
+            switch key {
+            case "page_views": configuration.funnel.meanPageViews = value
+            case "click": configuration.funnel.clickPerPageView = value
+            case "add_to_cart": configuration.funnel.addToCart = value
+            case "checkout": configuration.funnel.checkout = value
+            case "purchase": configuration.funnel.purchase = value
+            case "logs": configuration.logShare = value
+            default:
+                throw ValidationError(
+                    "--funnel knows page_views, click, add_to_cart, checkout, purchase and logs, not '\(key)'")
+            }
+        }
+    }
+
+    /// Unbuffered: the demo script reads these lines from a file as they come.
+    static func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+}
+
+/// The produce loop: generate, rate-limit, hand to librdkafka, report.
+struct ProduceRun {
+    struct Summary: CustomStringConvertible {
+        var sent = 0
+        var delivered = 0
+        /// Delivery reports with an error, messages the client refused, and messages still
+        /// undelivered when the final flush gave up.
+        var failed = 0
+        var malformed = 0
+        var late = 0
+        var seconds = 0.0
+        var lastError: String?
+
+        var description: String {
+            let perSecond = seconds > 0 ? Int(Double(sent) / seconds) : 0
+            return
+                "produced \(sent) messages in \(String(format: "%.1f", seconds)) s (\(perSecond) events/s): delivered \(delivered), failed \(failed); malformed \(malformed), late \(late)"
+        }
+    }
+
+    let producer: RDKafkaProducer
+    let topic: String
+    var simulator: EventSimulator
+    var limiter: TokenBucket?
+    let count: Int?
+    let durationMs: Int64?
+    let progressIntervalMs: Int64
+    let stopSignal: StopSignal
+
+    mutating func produceAll() -> Summary {
+        var summary = Summary()
+        var refused = 0
+        var key: [UInt8] = []
+        var value: [UInt8] = []
+        key.reserveCapacity(16)
+        value.reserveCapacity(1024)
+        let startMs = WallClock.monotonicMs()
+        var nextProgressMs = startMs + progressIntervalMs
+        var lastProgress = (ms: startMs, sent: 0)
+
+        produce: while !stopSignal.isStopRequested {
+            if let count, summary.sent + refused >= count { break }
+            if var bucket = limiter {
+                let wait = bucket.reserve(nowNanos: Self.monotonicNanos())
+                limiter = bucket
+                if wait > 0 {
+                    producer.poll(timeoutMs: 0)
+                    usleep(useconds_t(min(wait / 1000, 1_000_000)))
+                }
+            }
+            let message = simulator.next(nowMicros: WallClock.nowMicros(), key: &key, value: &value)
+            do {
+                try key.withUnsafeBytes { keyBytes in
+                    if message.hasValue {
+                        try value.withUnsafeBytes { valueBytes in
+                            try producer.produce(topic: topic, key: keyBytes, value: valueBytes)
+                        }
+                    } else {
+                        try producer.produce(topic: topic, key: keyBytes, value: nil)
+                    }
+                }
+                summary.sent += 1
+                if case .malformed = message.kind { summary.malformed += 1 }
+                if message.isLate { summary.late += 1 }
+            } catch {
+                refused += 1
+                summary.lastError = "\(error)"
+                if let kafkaError = error as? KafkaError, kafkaError.isFatal {
+                    ProduceCommand.say("error: the producer failed fatally: \(kafkaError)")
+                    break produce
+                }
+            }
+            if (summary.sent + refused) & 1023 == 0 || limiter != nil {
+                if (summary.sent + refused) & 1023 == 0 { producer.poll(timeoutMs: 0) }
+                let nowMs = WallClock.monotonicMs()
+                if let durationMs, nowMs - startMs >= durationMs { break }
+                if nowMs >= nextProgressMs {
+                    let perSecond =
+                        Double(summary.sent - lastProgress.sent) * 1000 / Double(max(1, nowMs - lastProgress.ms))
+                    ProduceCommand.say(
+                        "produce: sent \(summary.sent), delivered \(producer.deliveredCount), failed \(producer.failedCount + refused), \(Int(perSecond)) events/s"
+                    )
+                    lastProgress = (nowMs, summary.sent)
+                    nextProgressMs = nowMs + progressIntervalMs
+                }
+            }
+        }
+
+        // Wait for the delivery reports; what is still queued after that is counted as failed.
+        var undelivered = 0
+        do {
+            try producer.flush(timeoutMs: 60_000)
+        } catch {
+            undelivered = Int(producer.outQueueLength)
+            summary.lastError = "\(error)"
+        }
+        summary.seconds = Double(WallClock.monotonicMs() - startMs) / 1000
+        summary.delivered = producer.deliveredCount
+        summary.failed = producer.failedCount + refused + undelivered
+        if let error = producer.lastDeliveryError { summary.lastError = "\(error)" }
+        return summary
+    }
+
+    static func monotonicNanos() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+}
