@@ -36,10 +36,11 @@ extension RdKafkaTests {
             #expect(producer.deliveredCount == 2000)
             #expect(producer.failedCount == 0)
 
-            consumer.collect(into: &received, events: &events, seconds: 30) { received, _ in
-                received.count >= 2000
+            // Across a failover a consumer may be handed a record twice (it re-fetches from its
+            // position); nothing may be missing. The worker drops such repeats by offset.
+            consumer.collect(into: &received, events: &events, seconds: 60) { received, _ in
+                Set(received).count >= 2000
             }
-            #expect(received.count == 2000)
             #expect(Set(received) == expectedMessages(count: 2000, partitions: 4))
             #expect(handler.errors.allSatisfy { !$0.isFatal })
         }
@@ -62,8 +63,12 @@ extension RdKafkaTests {
                 config: consumerConfig(cluster, group: uniqueName("request-errors")),
                 rebalanceHandler: handler)
             try consumer.subscribe(topics: [topic])
-            let received = consumer.collect(count: 2000, seconds: 30)
-            #expect(received.count == 2000)
+            // Generous: under a loaded suite the group join plus the retried fetches take a while.
+            var received: [Received] = []
+            var events: [KafkaError.Code] = []
+            consumer.collect(into: &received, events: &events, seconds: 90) { received, _ in
+                Set(received).count >= 2000
+            }
             #expect(Set(received) == expectedMessages(count: 2000, partitions: 4))
         }
 
