@@ -836,7 +836,7 @@ enum EmbeddedMigrations {
             -- grafana_reader: USAGE and SELECT on analytics only, nothing on staging or etl
             -- (analytics views run with their owner's rights, so they still work for it).
             -- Both LOGIN roles are created only if missing and WITHOUT passwords: set them
-            -- at deploy time, e.g. psql -c "ALTER ROLE grafana_reader PASSWORD '$PIPELINE_GRAFANA_PASSWORD'".
+            -- at deploy time from the environment (README, "Roles": psql's \getenv, then :'pw').
             -- Roles are cluster-wide: creating them needs CREATEROLE (a migrating user
             -- without it should create them beforehand; the grants below still apply).
 
