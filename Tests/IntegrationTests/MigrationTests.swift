@@ -59,7 +59,9 @@ struct MigrationTests {
     @Test("refuses a pending file numbered below an applied one")
     func refusesOutOfOrder() throws {
         let database = try TestDatabase.create("order")
-        try Migrator(connection: database.connect(), migrations: files.filter { $0.version != 3 }).migrate()
+        // Later migrations build on etl.batches (0011's health views): leave them out too.
+        try Migrator(connection: database.connect(), migrations: files.filter { $0.version <= 4 && $0.version != 3 })
+            .migrate()
         let error = #expect(throws: MigrationError.self) {
             try Migrator(connection: database.connect(), migrations: files).migrate()
         }

@@ -1,0 +1,50 @@
+-- Tests/SQL/schema.sql (pgTAP, run by scripts/test with pg_prove on a freshly migrated database)
+-- The objects issue 4 promises exist with the promised signatures, every etl
+-- function pins its search_path, and the roles have exactly the promised rights.
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+SELECT plan(27);
+
+SELECT has_table('staging', 'events', 'staging.events');
+SELECT is((SELECT relkind::text FROM pg_class WHERE oid = 'staging.events'::regclass), 'p', 'staging.events is partitioned');
+SELECT has_trigger('staging', 'events', 'events_record_touched_buckets', 'the touched-bucket trigger');
+SELECT has_index('staging', 'events', 'events_event_time_idx', 'event_time index');
+SELECT has_index('staging', 'events', 'events_user_id_event_time_idx', 'user_id, event_time index');
+
+SELECT has_function('etl', 'refresh_aggregates', ARRAY[]::text[]);
+SELECT function_returns('etl', 'refresh_aggregates', ARRAY[]::text[], 'integer');
+SELECT has_function('etl', 'rebuild_aggregates', ARRAY['timestamp with time zone', 'timestamp with time zone']);
+SELECT function_returns('etl', 'rebuild_aggregates', ARRAY['timestamp with time zone', 'timestamp with time zone'], 'integer');
+SELECT has_function('etl', 'ensure_partitions', ARRAY['integer', 'integer']);
+SELECT has_function('etl', 'drop_partitions_older_than', ARRAY['interval']);
+SELECT has_function('etl', 'refresh_materialized_views', ARRAY[]::text[]);
+
+SELECT columns_are('analytics', 'events_per_minute', ARRAY['bucket', 'event_type', 'events', 'users']);
+SELECT col_type_is('analytics', 'events_per_minute', 'users', 'bigint', 'events_per_minute.users is bigint');
+SELECT columns_are('analytics', 'revenue_per_minute', ARRAY['bucket', 'currency', 'transactions', 'revenue']);
+SELECT col_type_is('analytics', 'revenue_per_minute', 'revenue', 'numeric', 'revenue_per_minute.revenue is numeric');
+SELECT columns_are('analytics', 'user_sessions',
+                   ARRAY['user_id', 'session_start', 'session_end', 'events', 'pages', 'revenue']);
+SELECT has_view('analytics', 'late_events_per_minute', 'late events view');
+SELECT has_materialized_view('analytics', 'daily_summary', 'daily summary');
+
+SELECT is(
+    (SELECT setting_value FROM etl.settings WHERE setting_name = 'allowed_lateness'), '5 minutes',
+    'allowed lateness defaults to 5 minutes');
+
+SELECT is_empty(
+    $$SELECT p.proname FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
+      WHERE n.nspname = 'etl' AND NOT coalesce(p.proconfig @> ARRAY['search_path=""'], false)$$,
+    'every etl function sets search_path = ''''');
+
+SELECT has_role('pipeline_writer');
+SELECT has_role('grafana_reader');
+SELECT schema_privs_are('analytics', 'grafana_reader', ARRAY['USAGE']);
+SELECT schema_privs_are('staging', 'grafana_reader', ARRAY[]::text[]);
+SELECT schema_privs_are('etl', 'grafana_reader', ARRAY[]::text[]);
+SELECT is_empty(
+    $$SELECT rolname FROM pg_authid WHERE rolname IN ('pipeline_writer', 'grafana_reader') AND rolpassword IS NOT NULL$$,
+    'no password set by a migration');
+
+SELECT * FROM finish();
+ROLLBACK;
