@@ -37,4 +37,34 @@ struct CrashRestartTests {
         let reasons = try database.connect().execute("SELECT DISTINCT reason FROM etl.rejected_events")
         #expect(Set((0..<reasons.rowCount).compactMap { reasons.value($0, 0) }) == EventFactory.allReasons)
     }
+
+    @Test("SIGTERM: the worker commits its batch, leaves the group and exits 0; a restart loads the rest once")
+    func gracefulStop() async throws {
+        let kafka = try KafkaFixture(brokers: 3, partitions: 4)
+        defer { withExtendedLifetime(kafka) {} }
+        let database = try TestDatabase.create("sigterm")
+        let log = NSTemporaryDirectory() + "pipeline-sigterm-\(database.name).log"
+        #expect(try PipelineBinary.run(["migrate", "--database", database.url], logFile: log) == 0)
+        var factory = EventFactory(seed: 10)
+        let first = factory.messages(count: 5000, malformedEvery: 9)
+        try Kcat.produce(first, brokers: kafka.brokers, topic: kafka.topic)
+
+        let worker = [
+            "worker", "--brokers", kafka.brokers, "--topic", kafka.topic, "--database", database.url,
+            "--group", "sigterm-test", "--max-batch-events", "500", "--max-message-bytes", "4000",
+            "--kafka-property", "session.timeout.ms=6000",
+        ]
+        let process = try PipelineBinary.start(worker, logFile: log)
+        try await waitUntil(seconds: 30) { try database.count("SELECT count(*) FROM etl.batches") > 0 }
+        process.terminate()  // SIGTERM
+        let deadline = Date().addingTimeInterval(20)
+        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!process.isRunning, "the worker did not stop within 20 s of SIGTERM; see \(log)")
+        #expect(process.terminationStatus == 0, "see \(log)")
+
+        let second = factory.messages(count: 2000, malformedEvery: 9)
+        try Kcat.produce(second, brokers: kafka.brokers, topic: kafka.topic)
+        #expect(try PipelineBinary.run(worker + ["--available-now"], logFile: log) == 0, "see \(log)")
+        try ExactlyOnceCheck(database: database, topic: kafka.topic).verify(first + second)
+    }
 }
