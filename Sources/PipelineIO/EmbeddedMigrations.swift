@@ -356,6 +356,9 @@ enum EmbeddedMigrations {
             );
 
             CREATE INDEX IF NOT EXISTS agg_user_sessions_start_idx ON etl.agg_user_sessions (session_start);
+            -- A refresh looks for a dirty user's sessions that end at or after its new
+            -- events: a range on this index, whatever the user's history.
+            CREATE INDEX IF NOT EXISTS agg_user_sessions_user_id_end_idx ON etl.agg_user_sessions (user_id, session_end);
 
             """####),
         Migration(
@@ -563,20 +566,30 @@ enum EmbeddedMigrations {
                         LEFT JOIN etl.agg_user_sessions AS s
                             ON s.user_id = u.user_id
                            AND s.session_end >= u.t_from
-                           AND s.session_start <= u.t_to + interval '30 minutes'
+                           -- IS TRUE keeps this a filter, not an index condition: the
+                           -- (user_id, session_end) index then finds the few sessions
+                           -- ending after t_from, where a range on the primary key's
+                           -- session_start would read the user's whole history.
+                           AND (s.session_start <= u.t_to + interval '30 minutes') IS TRUE
                         GROUP BY u.user_id, u.t_from, u.t_to
                     )
-                    SELECT array_agg(r.user_id), array_agg(r.lo), array_agg(r.hi) INTO v_users, v_from, v_to FROM r;
+                    SELECT array_agg(r.user_id), array_agg(r.lo), array_agg(r.hi), min(r.lo), max(r.hi)
+                    INTO v_users, v_from, v_to, v_lo, v_hi
+                    FROM r;
 
                     DELETE FROM etl.agg_user_sessions AS s
                     USING unnest(v_users, v_from, v_to) AS r(user_id, lo, hi)
-                    WHERE s.user_id = r.user_id AND s.session_start >= r.lo AND s.session_start <= r.hi;
+                    WHERE s.user_id = r.user_id AND s.session_start >= r.lo AND s.session_start <= r.hi
+                      -- plain-value bounds: an index range instead of a hash join over every session
+                      AND s.session_start >= v_lo AND s.session_start <= v_hi;
 
                     INSERT INTO etl.agg_user_sessions (user_id, session_start, session_end, last_event_at, events, pages, revenue)
                     WITH ev AS (
                         SELECT e.user_id, e.event_time, e.event_type, e.payload
                         FROM unnest(v_users, v_from, v_to) AS r(user_id, lo, hi)
                         JOIN staging.events AS e ON e.user_id = r.user_id AND e.event_time >= r.lo AND e.event_time <= r.hi
+                        -- The overall range as plain values: partitions outside it are pruned at plan time.
+                        WHERE e.event_time >= v_lo AND e.event_time <= v_hi
                     ),
                     marked AS (
                         SELECT ev.*,
