@@ -66,7 +66,9 @@ EXECUTE FUNCTION etl.record_touched_buckets();
 -- and returns the number of 1-minute buckets recomputed. Returns 0 at once
 -- when another refresh holds the lock: marks stay for the next run, so two
 -- concurrent refreshes never double-apply (and recomputing is idempotent anyway).
-CREATE OR REPLACE FUNCTION etl.refresh_aggregates()
+-- p_wait => true waits for that refresh instead (for a worker that must leave
+-- every view current when it exits, e.g. --available-now).
+CREATE OR REPLACE FUNCTION etl.refresh_aggregates(p_wait boolean DEFAULT false)
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = ''
@@ -80,7 +82,9 @@ DECLARE
     v_to      timestamptz[];
 BEGIN
     -- Purpose: the cost follows the touched buckets, never the history.
-    IF NOT pg_try_advisory_xact_lock(hashtext('etl.refresh_aggregates')) THEN
+    IF p_wait THEN
+        PERFORM pg_advisory_xact_lock(hashtext('etl.refresh_aggregates'));
+    ELSIF NOT pg_try_advisory_xact_lock(hashtext('etl.refresh_aggregates')) THEN
         RETURN 0;
     END IF;
 

@@ -11,8 +11,8 @@ SELECT has_trigger('staging', 'events', 'events_record_touched_buckets', 'the to
 SELECT has_index('staging', 'events', 'events_event_time_idx', 'event_time index');
 SELECT has_index('staging', 'events', 'events_user_id_event_time_idx', 'user_id, event_time index');
 
-SELECT has_function('etl', 'refresh_aggregates', ARRAY[]::text[]);
-SELECT function_returns('etl', 'refresh_aggregates', ARRAY[]::text[], 'integer');
+SELECT has_function('etl', 'refresh_aggregates', ARRAY['boolean']);
+SELECT function_returns('etl', 'refresh_aggregates', ARRAY['boolean'], 'integer');
 SELECT has_function('etl', 'rebuild_aggregates', ARRAY['timestamp with time zone', 'timestamp with time zone']);
 SELECT function_returns('etl', 'rebuild_aggregates', ARRAY['timestamp with time zone', 'timestamp with time zone'], 'integer');
 SELECT has_function('etl', 'ensure_partitions', ARRAY['integer', 'integer']);
