@@ -142,3 +142,6 @@ CREATE TABLE IF NOT EXISTS etl.agg_user_sessions (
 );
 
 CREATE INDEX IF NOT EXISTS agg_user_sessions_start_idx ON etl.agg_user_sessions (session_start);
+-- A refresh looks for a dirty user's sessions that end at or after its new
+-- events: a range on this index, whatever the user's history.
+CREATE INDEX IF NOT EXISTS agg_user_sessions_user_id_end_idx ON etl.agg_user_sessions (user_id, session_end);

@@ -356,6 +356,9 @@ enum EmbeddedMigrations {
             );
 
             CREATE INDEX IF NOT EXISTS agg_user_sessions_start_idx ON etl.agg_user_sessions (session_start);
+            -- A refresh looks for a dirty user's sessions that end at or after its new
+            -- events: a range on this index, whatever the user's history.
+            CREATE INDEX IF NOT EXISTS agg_user_sessions_user_id_end_idx ON etl.agg_user_sessions (user_id, session_end);
 
             """####),
         Migration(
@@ -429,21 +432,25 @@ enum EmbeddedMigrations {
             -- and returns the number of 1-minute buckets recomputed. Returns 0 at once
             -- when another refresh holds the lock: marks stay for the next run, so two
             -- concurrent refreshes never double-apply (and recomputing is idempotent anyway).
-            CREATE OR REPLACE FUNCTION etl.refresh_aggregates()
+            -- p_wait => true waits for that refresh instead (for a worker that must leave
+            -- every view current when it exits, e.g. --available-now).
+            CREATE OR REPLACE FUNCTION etl.refresh_aggregates(p_wait boolean DEFAULT false)
             RETURNS integer
             LANGUAGE plpgsql
             SET search_path = ''
             AS $$
             DECLARE
                 v_minutes timestamptz[];
-                v_fives   timestamptz[];
-                v_hours   timestamptz[];
+                v_lo      timestamptz;
+                v_hi      timestamptz;
                 v_users   text[];
                 v_from    timestamptz[];
                 v_to      timestamptz[];
             BEGIN
                 -- Purpose: the cost follows the touched buckets, never the history.
-                IF NOT pg_try_advisory_xact_lock(hashtext('etl.refresh_aggregates')) THEN
+                IF p_wait THEN
+                    PERFORM pg_advisory_xact_lock(hashtext('etl.refresh_aggregates'));
+                ELSIF NOT pg_try_advisory_xact_lock(hashtext('etl.refresh_aggregates')) THEN
                     RETURN 0;
                 END IF;
 
@@ -458,75 +465,98 @@ enum EmbeddedMigrations {
                 -- The contract guarantees currency, service and level on their types;
                 -- '(none)' keeps a refresh from failing (and blocking every later one)
                 -- should an event without them reach staging anyway.
-                IF v_minutes IS NOT NULL THEN
-                    v_fives := ARRAY(SELECT DISTINCT date_bin(interval '5 minutes', m, TIMESTAMPTZ '2000-01-01 00:00:00+00')
-                                     FROM unnest(v_minutes) AS m);
-                    v_hours := ARRAY(SELECT DISTINCT date_trunc('hour', m, 'UTC') FROM unnest(v_minutes) AS m);
-
-                    DELETE FROM etl.agg_events_1m WHERE bucket = ANY (v_minutes);
+                --
+                -- Each run of consecutive dirty buckets (an island) is recomputed with
+                -- one range statement per aggregate: the range is a plain value, so the
+                -- planner prunes to the touched partitions and range-scans their
+                -- event_time index even when a fresh partition has no statistics yet (a
+                -- join against an array of buckets could then pick a nested loop over
+                -- every partition). A live stream gives one island, late events a few.
+                FOR v_lo, v_hi IN
+                    SELECT min(m), max(m) + interval '1 minute'
+                    FROM (SELECT m, m - row_number() OVER (ORDER BY m) * interval '1 minute' AS island
+                          FROM unnest(v_minutes) AS m) AS x
+                    GROUP BY island
+                LOOP
+                    DELETE FROM etl.agg_events_1m WHERE bucket >= v_lo AND bucket < v_hi;
                     INSERT INTO etl.agg_events_1m (bucket, event_type, events, users)
-                    SELECT b.bucket, e.event_type, count(*), count(DISTINCT e.user_id)
-                    FROM unnest(v_minutes) AS b(bucket)
-                    JOIN staging.events AS e ON e.event_time >= b.bucket AND e.event_time < b.bucket + interval '1 minute'
-                    GROUP BY b.bucket, e.event_type;
-
-                    DELETE FROM etl.agg_revenue_1m WHERE bucket = ANY (v_minutes);
-                    INSERT INTO etl.agg_revenue_1m (bucket, currency, transactions, revenue)
-                    SELECT b.bucket, coalesce(e.payload ->> 'currency', '(none)'), count(*),
-                           coalesce(sum((e.payload ->> 'amount')::numeric), 0)
-                    FROM unnest(v_minutes) AS b(bucket)
-                    JOIN staging.events AS e ON e.event_time >= b.bucket AND e.event_time < b.bucket + interval '1 minute'
-                    WHERE e.event_type = 'transaction'
+                    SELECT date_trunc('minute', e.event_time, 'UTC'), e.event_type, count(*), count(DISTINCT e.user_id)
+                    FROM staging.events AS e
+                    WHERE e.event_time >= v_lo AND e.event_time < v_hi
                     GROUP BY 1, 2;
 
-                    DELETE FROM etl.agg_page_views_1m WHERE bucket = ANY (v_minutes);
+                    DELETE FROM etl.agg_revenue_1m WHERE bucket >= v_lo AND bucket < v_hi;
+                    INSERT INTO etl.agg_revenue_1m (bucket, currency, transactions, revenue)
+                    SELECT date_trunc('minute', e.event_time, 'UTC'), coalesce(e.payload ->> 'currency', '(none)'), count(*),
+                           coalesce(sum((e.payload ->> 'amount')::numeric), 0)
+                    FROM staging.events AS e
+                    WHERE e.event_time >= v_lo AND e.event_time < v_hi AND e.event_type = 'transaction'
+                    GROUP BY 1, 2;
+
+                    DELETE FROM etl.agg_page_views_1m WHERE bucket >= v_lo AND bucket < v_hi;
                     INSERT INTO etl.agg_page_views_1m (bucket, page, country, views, users)
-                    SELECT b.bucket, coalesce(e.payload ->> 'page', '(none)'), coalesce(e.payload ->> 'country', '(none)'),
-                           count(*), count(DISTINCT e.user_id)
-                    FROM unnest(v_minutes) AS b(bucket)
-                    JOIN staging.events AS e ON e.event_time >= b.bucket AND e.event_time < b.bucket + interval '1 minute'
-                    WHERE e.event_type = 'page_view'
+                    SELECT date_trunc('minute', e.event_time, 'UTC'), coalesce(e.payload ->> 'page', '(none)'),
+                           coalesce(e.payload ->> 'country', '(none)'), count(*), count(DISTINCT e.user_id)
+                    FROM staging.events AS e
+                    WHERE e.event_time >= v_lo AND e.event_time < v_hi AND e.event_type = 'page_view'
                     GROUP BY 1, 2, 3;
 
-                    DELETE FROM etl.agg_logs_1m WHERE bucket = ANY (v_minutes);
+                    DELETE FROM etl.agg_logs_1m WHERE bucket >= v_lo AND bucket < v_hi;
                     INSERT INTO etl.agg_logs_1m (bucket, service, level, events)
-                    SELECT b.bucket, coalesce(e.payload ->> 'service', '(none)'), coalesce(e.payload ->> 'level', '(none)'), count(*)
-                    FROM unnest(v_minutes) AS b(bucket)
-                    JOIN staging.events AS e ON e.event_time >= b.bucket AND e.event_time < b.bucket + interval '1 minute'
-                    WHERE e.event_type = 'log'
+                    SELECT date_trunc('minute', e.event_time, 'UTC'), coalesce(e.payload ->> 'service', '(none)'),
+                           coalesce(e.payload ->> 'level', '(none)'), count(*)
+                    FROM staging.events AS e
+                    WHERE e.event_time >= v_lo AND e.event_time < v_hi AND e.event_type = 'log'
                     GROUP BY 1, 2, 3;
+                END LOOP;
 
-                    DELETE FROM etl.agg_events_5m WHERE bucket = ANY (v_fives);
+                FOR v_lo, v_hi IN
+                    SELECT min(f), max(f) + interval '5 minutes'
+                    FROM (SELECT f, f - row_number() OVER (ORDER BY f) * interval '5 minutes' AS island
+                          FROM (SELECT DISTINCT date_bin(interval '5 minutes', m, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS f
+                                FROM unnest(v_minutes) AS m) AS d) AS x
+                    GROUP BY island
+                LOOP
+                    DELETE FROM etl.agg_events_5m WHERE bucket >= v_lo AND bucket < v_hi;
                     INSERT INTO etl.agg_events_5m (bucket, event_type, events, users)
-                    SELECT b.bucket, e.event_type, count(*), count(DISTINCT e.user_id)
-                    FROM unnest(v_fives) AS b(bucket)
-                    JOIN staging.events AS e ON e.event_time >= b.bucket AND e.event_time < b.bucket + interval '5 minutes'
-                    GROUP BY b.bucket, e.event_type;
+                    SELECT date_bin(interval '5 minutes', e.event_time, TIMESTAMPTZ '2000-01-01 00:00:00+00'), e.event_type,
+                           count(*), count(DISTINCT e.user_id)
+                    FROM staging.events AS e
+                    WHERE e.event_time >= v_lo AND e.event_time < v_hi
+                    GROUP BY 1, 2;
+                END LOOP;
 
-                    DELETE FROM etl.agg_events_1h WHERE bucket = ANY (v_hours);
+                -- Hourly rollups and the funnel scan the whole touched hour (distinct
+                -- users and sessions do not add up across minutes).
+                FOR v_lo, v_hi IN
+                    SELECT min(h), max(h) + interval '1 hour'
+                    FROM (SELECT h, h - row_number() OVER (ORDER BY h) * interval '1 hour' AS island
+                          FROM (SELECT DISTINCT date_trunc('hour', m, 'UTC') AS h FROM unnest(v_minutes) AS m) AS d) AS x
+                    GROUP BY island
+                LOOP
+                    DELETE FROM etl.agg_events_1h WHERE bucket >= v_lo AND bucket < v_hi;
                     INSERT INTO etl.agg_events_1h (bucket, event_type, events, users)
-                    SELECT b.bucket, e.event_type, count(*), count(DISTINCT e.user_id)
-                    FROM unnest(v_hours) AS b(bucket)
-                    JOIN staging.events AS e ON e.event_time >= b.bucket AND e.event_time < b.bucket + interval '1 hour'
-                    GROUP BY b.bucket, e.event_type;
+                    SELECT date_trunc('hour', e.event_time, 'UTC'), e.event_type, count(*), count(DISTINCT e.user_id)
+                    FROM staging.events AS e
+                    WHERE e.event_time >= v_lo AND e.event_time < v_hi
+                    GROUP BY 1, 2;
 
                     -- The "added to cart" step is a click whose element is 'add_to_cart'
                     -- (the contract has no cart event; the generator emits that element).
-                    DELETE FROM etl.agg_funnel_1h WHERE bucket = ANY (v_hours);
+                    DELETE FROM etl.agg_funnel_1h WHERE bucket >= v_lo AND bucket < v_hi;
                     INSERT INTO etl.agg_funnel_1h (bucket, sessions, sessions_viewed, sessions_clicked,
                                                    sessions_added_to_cart, sessions_paid)
-                    SELECT b.bucket,
+                    SELECT date_trunc('hour', e.event_time, 'UTC'),
                            count(DISTINCT (e.user_id, e.payload ->> 'session_id')),
                            count(DISTINCT (e.user_id, e.payload ->> 'session_id')) FILTER (WHERE e.event_type = 'page_view'),
                            count(DISTINCT (e.user_id, e.payload ->> 'session_id')) FILTER (WHERE e.event_type = 'click'),
                            count(DISTINCT (e.user_id, e.payload ->> 'session_id'))
                                FILTER (WHERE e.event_type = 'click' AND e.payload ->> 'element' = 'add_to_cart'),
                            count(DISTINCT (e.user_id, e.payload ->> 'session_id')) FILTER (WHERE e.event_type = 'transaction')
-                    FROM unnest(v_hours) AS b(bucket)
-                    JOIN staging.events AS e ON e.event_time >= b.bucket AND e.event_time < b.bucket + interval '1 hour'
-                    WHERE e.payload ? 'session_id'
-                    GROUP BY b.bucket;
-                END IF;
+                    FROM staging.events AS e
+                    WHERE e.event_time >= v_lo AND e.event_time < v_hi AND e.payload ? 'session_id'
+                    GROUP BY 1;
+                END LOOP;
 
                 IF v_users IS NOT NULL THEN
                     -- Widen each user's range to the sessions it can merge with (those
@@ -540,20 +570,30 @@ enum EmbeddedMigrations {
                         LEFT JOIN etl.agg_user_sessions AS s
                             ON s.user_id = u.user_id
                            AND s.session_end >= u.t_from
-                           AND s.session_start <= u.t_to + interval '30 minutes'
+                           -- IS TRUE keeps this a filter, not an index condition: the
+                           -- (user_id, session_end) index then finds the few sessions
+                           -- ending after t_from, where a range on the primary key's
+                           -- session_start would read the user's whole history.
+                           AND (s.session_start <= u.t_to + interval '30 minutes') IS TRUE
                         GROUP BY u.user_id, u.t_from, u.t_to
                     )
-                    SELECT array_agg(r.user_id), array_agg(r.lo), array_agg(r.hi) INTO v_users, v_from, v_to FROM r;
+                    SELECT array_agg(r.user_id), array_agg(r.lo), array_agg(r.hi), min(r.lo), max(r.hi)
+                    INTO v_users, v_from, v_to, v_lo, v_hi
+                    FROM r;
 
                     DELETE FROM etl.agg_user_sessions AS s
                     USING unnest(v_users, v_from, v_to) AS r(user_id, lo, hi)
-                    WHERE s.user_id = r.user_id AND s.session_start >= r.lo AND s.session_start <= r.hi;
+                    WHERE s.user_id = r.user_id AND s.session_start >= r.lo AND s.session_start <= r.hi
+                      -- plain-value bounds: an index range instead of a hash join over every session
+                      AND s.session_start >= v_lo AND s.session_start <= v_hi;
 
                     INSERT INTO etl.agg_user_sessions (user_id, session_start, session_end, last_event_at, events, pages, revenue)
                     WITH ev AS (
                         SELECT e.user_id, e.event_time, e.event_type, e.payload
                         FROM unnest(v_users, v_from, v_to) AS r(user_id, lo, hi)
                         JOIN staging.events AS e ON e.user_id = r.user_id AND e.event_time >= r.lo AND e.event_time <= r.hi
+                        -- The overall range as plain values: partitions outside it are pruned at plan time.
+                        WHERE e.event_time >= v_lo AND e.event_time <= v_hi
                     ),
                     marked AS (
                         SELECT ev.*,
@@ -575,7 +615,7 @@ enum EmbeddedMigrations {
                     GROUP BY n.user_id, n.session_no;
                 END IF;
 
-                RETURN coalesce(cardinality(v_minutes), 0);
+                RETURN coalesce(cardinality(v_minutes), 0);  -- an empty array_agg is NULL
             END;
             $$;
 

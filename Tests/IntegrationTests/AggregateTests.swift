@@ -129,6 +129,10 @@ struct AggregateTests {
         let started = Date()
         #expect(try database.count("SELECT etl.refresh_aggregates()") == 0)
         #expect(Date().timeIntervalSince(started) < 2)
+        // ...while one that waits blocks until the first commits.
+        let waiter = try database.connect()
+        try waiter.execute("SET lock_timeout = '300ms'")
+        #expect(throws: PostgresError.self) { try waiter.execute("SELECT etl.refresh_aggregates(true)") }
         let during = stream.events(
             count: 300, fromMs: Self.midnight + 10 * Self.minute, toMs: Self.midnight + 40 * Self.minute)
         try insert(during, batchID: 2, on: database.connect())

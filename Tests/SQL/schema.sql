@@ -3,7 +3,7 @@
 -- function pins its search_path, and the roles have exactly the promised rights.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(27);
+SELECT plan(30);
 
 SELECT has_table('staging', 'events', 'staging.events');
 SELECT is((SELECT relkind::text FROM pg_class WHERE oid = 'staging.events'::regclass), 'p', 'staging.events is partitioned');
@@ -11,8 +11,8 @@ SELECT has_trigger('staging', 'events', 'events_record_touched_buckets', 'the to
 SELECT has_index('staging', 'events', 'events_event_time_idx', 'event_time index');
 SELECT has_index('staging', 'events', 'events_user_id_event_time_idx', 'user_id, event_time index');
 
-SELECT has_function('etl', 'refresh_aggregates', ARRAY[]::text[]);
-SELECT function_returns('etl', 'refresh_aggregates', ARRAY[]::text[], 'integer');
+SELECT has_function('etl', 'refresh_aggregates', ARRAY['boolean']);
+SELECT function_returns('etl', 'refresh_aggregates', ARRAY['boolean'], 'integer');
 SELECT has_function('etl', 'rebuild_aggregates', ARRAY['timestamp with time zone', 'timestamp with time zone']);
 SELECT function_returns('etl', 'rebuild_aggregates', ARRAY['timestamp with time zone', 'timestamp with time zone'], 'integer');
 SELECT has_function('etl', 'ensure_partitions', ARRAY['integer', 'integer']);
@@ -45,6 +45,19 @@ SELECT schema_privs_are('etl', 'grafana_reader', ARRAY[]::text[]);
 SELECT is_empty(
     $$SELECT rolname FROM pg_authid WHERE rolname IN ('pipeline_writer', 'grafana_reader') AND rolpassword IS NOT NULL$$,
     'no password set by a migration');
+
+-- The writer can run a whole batch and the maintenance (partitions are created as their owner).
+SET ROLE pipeline_writer;
+SELECT lives_ok($$SELECT etl.ensure_event_partitions(ARRAY[DATE '2026-03-01'])$$, 'writer creates a partition');
+SELECT lives_ok(
+    $$INSERT INTO staging.events (event_id, event_type, event_time, user_id, payload, kafka_topic, kafka_partition, kafka_offset, batch_id)
+      VALUES (gen_random_uuid(), 'page_view', '2026-03-01 10:00:00+00', 'u1', '{}', 'events', 0, 0, nextval('etl.batch_id_seq'))$$,
+    'writer loads staging (the trigger writes etl as the writer)');
+SELECT lives_ok(
+    $$SELECT etl.refresh_aggregates(true), etl.ensure_partitions(), etl.drop_partitions_older_than('10 years'),
+             etl.refresh_materialized_views()$$,
+    'writer refreshes and maintains');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
