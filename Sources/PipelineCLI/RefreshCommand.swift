@@ -39,7 +39,8 @@ struct RefreshCommand: ParsableCommand {
                 ).value(0, 0) ?? "0"
             print("rebuilt \(buckets) bucket(s) between \(from!) and \(to!)")
         } else {
-            let buckets = try connection.execute("SELECT etl.refresh_aggregates()").value(0, 0) ?? "0"
+            // Waits for a refresh a worker may be running, rather than returning 0 at once.
+            let buckets = try connection.execute("SELECT etl.refresh_aggregates(p_wait => true)").value(0, 0) ?? "0"
             print("refreshed \(buckets) bucket(s)")
         }
     }

@@ -28,17 +28,23 @@ public final class AggregateRefresher: CommitObserver, @unchecked Sendable {
         }
     }
 
-    /// Waits for queued refreshes, then runs one more: every view reflects every committed batch.
+    /// Waits for queued refreshes, then runs one more that waits for any other
+    /// worker's refresh to finish first: every view reflects every committed batch.
     public func finish() {
-        queue.sync { refreshOnce() }
+        queue.sync { refreshOnce(waitForOtherRefresh: true) }
     }
 
-    private func refreshOnce() {
+    private func refreshOnce(waitForOtherRefresh: Bool = false) {
         do {
             let connection = try self.connection ?? PQConnection(databaseURL)
             self.connection = connection
             let started = WallClock.monotonicMs()
-            let buckets = try connection.execute("SELECT etl.refresh_aggregates()").int64(0, 0) ?? 0
+            // Without waiting, a refresh another worker is running makes this one return 0 at once.
+            let buckets =
+                try connection.execute(
+                    "SELECT etl.refresh_aggregates(p_wait => $1)", [waitForOtherRefresh ? "true" : "false"]
+                )
+                .int64(0, 0) ?? 0
             logger.debug(
                 "aggregates refreshed",
                 metadata: ["refresh.buckets": "\(buckets)", LogKeys.durationMs: "\(WallClock.monotonicMs() - started)"])
