@@ -7,6 +7,7 @@ public struct PipelineCommand: ParsableCommand {
         abstract: "Load user events from Kafka into PostgreSQL exactly once; aggregate them in SQL.",
         subcommands: [
             MigrateCommand.self, WorkerCommand.self, RefreshCommand.self, ProduceCommand.self, DevKafkaCommand.self,
+            StatusCommand.self,
         ])
 
     public init() {}
