@@ -56,11 +56,11 @@ let package = Package(
         .executableTarget(name: "pipeline", dependencies: ["PipelineCLI"]),
 
         .testTarget(
-            name: "EventContractTests", dependencies: ["EventContract"],
+            name: "EventContractTests", dependencies: ["EventContract", "EventGenerator"],
             // valid/ and invalid/ payloads, read by path (IntegrationTests read them too).
             exclude: ["Fixtures"]),
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "EventContract"]),
-        .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore", "EventContract"]),
+        .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore", "EventContract", "EventGenerator"]),
         .testTarget(name: "RdKafkaTests", dependencies: ["RdKafka"]),
         .testTarget(
             name: "IntegrationTests",

@@ -1,3 +1,4 @@
+import EventGenerator
 import EventContract
 import Testing
 

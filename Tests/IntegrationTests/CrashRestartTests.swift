@@ -1,3 +1,4 @@
+import EventGenerator
 import Foundation
 import Testing
 
@@ -21,7 +22,7 @@ struct CrashRestartTests {
             "--no-group", "--available-now", "--max-batch-events", "50", "--interval", "200ms",
             "--max-message-bytes", "4000",
         ]
-        var generator = SeededGenerator(seed: 8)
+        var generator = SplitMix64(seed: 8)
         var kills = 0
         for _ in 0..<6 {
             let process = try PipelineBinary.start(worker, logFile: log)

@@ -1,3 +1,4 @@
+import EventGenerator
 import PipelineCore
 import Testing
 

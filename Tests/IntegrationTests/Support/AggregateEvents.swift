@@ -1,3 +1,4 @@
+import EventGenerator
 import Foundation
 
 /// A valid event with a chosen event time, for the aggregate tests: the
@@ -83,10 +84,10 @@ struct AggregateEvent {
 
 /// Seeded streams of events of every type, at random times in a range.
 struct AggregateEventStream {
-    private var generator: SeededGenerator
+    private var generator: SplitMix64
     private var serial = 0
 
-    init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
     /// `count` events with times uniform in [fromMs, toMs), in random order.
     mutating func events(count: Int, fromMs: Int64, toMs: Int64, users: Int = 40) -> [AggregateEvent] {

@@ -1,3 +1,4 @@
+import EventGenerator
 import Foundation
 
 /// Deterministic test events: valid ones of every type and malformed ones of
@@ -66,9 +67,9 @@ struct EventFactory {
     /// All reason codes the contract lists.
     static let allReasons: Set<String> = Set(malformed.map(\.reason))
 
-    private var generator: SeededGenerator
+    private var generator: SplitMix64
 
-    init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
     /// `count` messages; every `malformedEvery`-th is malformed (cycling through every kind).
     mutating func messages(count: Int, malformedEvery: Int = 0) -> [Message] {
@@ -115,17 +116,4 @@ struct EventFactory {
 extension Array where Element == UInt8 {
     /// Wraps a nested array value into an event-shaped object.
     fileprivate func withObject() -> [UInt8] { Array("{\"x\":".utf8) + self + Array("}".utf8) }
-}
-
-/// SplitMix64: the same seed gives the same events.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
