@@ -41,7 +41,29 @@ public struct PartitionStart: Sendable, Equatable {
 }
 
 public enum CommitOutcome: Sendable, Equatable {
-    case committed
+    case committed(CommitTally)
     /// Another worker moved this partition's offset: the batch was rolled back.
     case fenced(partition: Int32)
+}
+
+/// Where a committed batch's accepted records went, as the database decided:
+/// PostgreSQL may refuse rows the validator accepted, and a record whose
+/// event_id was already loaded is a duplicate (or a conflict, when its
+/// content differs), kept in etl.duplicate_events instead of staging.events.
+public struct CommitTally: Sendable, Equatable {
+    /// New events stored in staging.events.
+    public var loaded: Int
+    /// Rows PostgreSQL refused, dead-lettered with reason `db_rejected`.
+    public var refused: Int
+    /// Exact copies of an event already loaded.
+    public var duplicates: Int
+    /// An event_id already loaded, with different content.
+    public var conflicts: Int
+
+    public init(loaded: Int, refused: Int = 0, duplicates: Int = 0, conflicts: Int = 0) {
+        self.loaded = loaded
+        self.refused = refused
+        self.duplicates = duplicates
+        self.conflicts = conflicts
+    }
 }

@@ -11,6 +11,8 @@ public final class Worker: AssignmentListener {
         public var batches = 0
         public var events = 0
         public var rejected = 0
+        public var duplicates = 0
+        public var conflicts = 0
         public var fencedBatches = 0
         public var droppedBatches = 0
         public var gaps = 0
@@ -145,14 +147,16 @@ public final class Worker: AssignmentListener {
         }
         let ranges = batch.partitionRanges
         switch outcome {
-        case .committed:
+        case .committed(let tally):
             for range in ranges { partitions[Int(range.partition)]?.committedNext = range.lastOffset + 1 }
-            logCommitted()
+            logCommitted(tally)
             summary.batches += 1
-            summary.events += batch.events
-            summary.rejected += batch.rejected
+            summary.events += tally.loaded
+            summary.rejected += batch.rejected + tally.refused
+            summary.duplicates += tally.duplicates
+            summary.conflicts += tally.conflicts
             source.reportLoaded(ranges.map { (partition: $0.partition, nextOffset: $0.lastOffset + 1) })
-            for observer in observers { observer.batchCommitted(batch) }
+            for observer in observers { observer.batchCommitted(batch, tally: tally) }
             reservedBatchID = nil
         case .fenced(let partition):
             summary.fencedBatches += 1
@@ -164,11 +168,12 @@ public final class Worker: AssignmentListener {
         discardBatch()
     }
 
-    private func logCommitted() {
+    private func logCommitted(_ tally: CommitTally) {
         let nowMicros = WallClock.nowMicros()
         var metadata: Logger.Metadata = [
-            LogKeys.batchID: "\(batch.batchID)", LogKeys.events: "\(batch.events)",
-            LogKeys.rejected: "\(batch.rejected)", LogKeys.bytes: "\(batch.bytes)",
+            LogKeys.batchID: "\(batch.batchID)", LogKeys.events: "\(tally.loaded)",
+            LogKeys.rejected: "\(batch.rejected + tally.refused)", LogKeys.bytes: "\(batch.bytes)",
+            LogKeys.duplicates: "\(tally.duplicates)", LogKeys.conflicts: "\(tally.conflicts)",
             LogKeys.partitions: "\(batch.partitionRanges.count)",
             LogKeys.durationMs: "\((nowMicros - batch.startedAtMicros) / 1000)",
         ]
