@@ -216,8 +216,8 @@ struct AggregateTests {
             "SELECT jobname FROM cron.job WHERE database = $1 ORDER BY jobname", [database.name])
         #expect(
             (0..<jobs.rowCount).compactMap { jobs.value($0, 0) } == [
-                "pipeline-drop-old-partitions", "pipeline-ensure-partitions", "pipeline-refresh-aggregates",
-                "pipeline-refresh-materialized-views",
+                "pipeline-drop-old-partitions", "pipeline-ensure-partitions", "pipeline-prune-event-ids",
+                "pipeline-refresh-aggregates", "pipeline-refresh-materialized-views",
             ])
 
         // pg_cron 1.4 runs at most once a minute: the next minute's run clears the marks.
