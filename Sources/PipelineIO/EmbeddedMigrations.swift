@@ -1013,14 +1013,17 @@ enum EmbeddedMigrations {
                 v_claimed  bigint;
                 v_diverted bigint;
             BEGIN
-                -- Within the statement the first record in COPY order (the order the worker
-                -- received them) wins: ON CONFLICT DO NOTHING skips a later row of the same
-                -- statement too. Across transactions the first to commit wins: ON CONFLICT
-                -- waits for a concurrent claimer of the same event_id, then does nothing.
+                -- Within the statement the lowest (partition, offset) wins: ON CONFLICT DO
+                -- NOTHING skips a later row of the same statement too. Across transactions
+                -- the first to commit wins: ON CONFLICT waits for a concurrent claimer of
+                -- the same event_id, then does nothing. Inserting in event_id order touches
+                -- each leaf page of the (random-keyed) primary key once per batch, not once
+                -- per event: about twice as fast as arrival order with 2M ids remembered.
                 WITH claimed AS (
                     INSERT INTO etl.event_ids (event_id, event_time, kafka_topic, kafka_partition, kafka_offset)
                     SELECT n.event_id, n.event_time, n.kafka_topic, n.kafka_partition, n.kafka_offset
                     FROM new_events AS n
+                    ORDER BY n.event_id, n.kafka_partition, n.kafka_offset
                     ON CONFLICT ON CONSTRAINT event_ids_pkey DO NOTHING
                     RETURNING 1
                 )

@@ -10,8 +10,8 @@ SELECT etl.ensure_event_partitions(ARRAY[DATE '2026-02-01', DATE '2026-02-02']);
 
 SELECT has_trigger('staging', 'events', 'events_divert_duplicates', 'the duplicate-diverting trigger');
 
--- One statement, like one COPY: event A twice (the first row wins within a
--- statement, here the one from partition 1) and event B once.
+-- One statement, like one COPY: event A twice (partitions 1 and 0: the lower
+-- partition wins within a statement) and event B once.
 INSERT INTO staging.events (event_id, event_type, event_time, user_id, payload, kafka_topic, kafka_partition, kafka_offset, batch_id)
 VALUES ('00000000-0000-4000-8000-00000000000a', 'transaction', '2026-02-01 10:00:10+00', 'u1',
         '{"amount": 10.00, "currency": "EUR"}', 'events', 1, 0, 1),
@@ -22,11 +22,11 @@ VALUES ('00000000-0000-4000-8000-00000000000a', 'transaction', '2026-02-01 10:00
 
 SELECT results_eq(
     $$SELECT event_id::text, kafka_partition, kafka_offset FROM staging.events ORDER BY 1$$,
-    $$VALUES ('00000000-0000-4000-8000-00000000000a', 1, 0::bigint), ('00000000-0000-4000-8000-00000000000b', 0, 1)$$,
-    'within a statement the first record stays, its copy leaves staging');
+    $$VALUES ('00000000-0000-4000-8000-00000000000a', 0, 0::bigint), ('00000000-0000-4000-8000-00000000000b', 0, 1)$$,
+    'within a statement the first record (partition 0) stays, its copy leaves staging');
 SELECT results_eq(
     $$SELECT kafka_partition, kafka_offset, reason, first_partition, first_offset FROM etl.duplicate_events$$,
-    $$VALUES (0, 0::bigint, 'duplicate'::text, 1, 0::bigint)$$,
+    $$VALUES (1, 0::bigint, 'duplicate'::text, 0, 0::bigint)$$,
     'the copy is a duplicate (same jsonb, keys in another order), pointing at the first');
 
 -- Later statements (later batches): A again, A with other content and an
@@ -46,7 +46,7 @@ VALUES ('00000000-0000-4000-8000-00000000000b', 'click', '2026-02-01 10:00:20+00
 SELECT is((SELECT count(*)::int FROM staging.events), 3, 'staging holds A, B and C once each');
 SELECT results_eq(
     $$SELECT kafka_partition, kafka_offset, reason, batch_id FROM etl.duplicate_events ORDER BY batch_id, kafka_offset$$,
-    $$VALUES (0, 0::bigint, 'duplicate'::text, 1::bigint), (0, 2, 'duplicate', 2), (0, 3, 'event_id_conflict', 2),
+    $$VALUES (1, 0::bigint, 'duplicate'::text, 1::bigint), (0, 2, 'duplicate', 2), (0, 3, 'event_id_conflict', 2),
              (0, 5, 'duplicate', 3)$$,
     'copies across batches are duplicates, other content under the same id a conflict');
 SELECT results_eq(
