@@ -86,8 +86,7 @@ let package = Package(
             name: "PipelineTelemetryTests",
             dependencies: [
                 "PipelineTelemetry", "PipelineCore", "EventContract",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "IntegrationTests",

@@ -32,8 +32,12 @@ public final class Readiness: Sendable {
 
     /// The database probe's answer: nil when it answered, else what failed.
     public func databaseChecked(error: String?, atMonotonicMs now: Int64 = WallClock.monotonicMs()) {
+        // libpq's messages span lines; /readyz answers one line per reason.
+        let oneLine = error.map {
+            $0.split(whereSeparator: \.isNewline).map { $0.drop(while: \.isWhitespace) }.joined(separator: " ")
+        }
         state.withLock {
-            $0.databaseError = error ?? ""
+            $0.databaseError = oneLine ?? ""
             $0.databaseCheckedAtMs = now
         }
     }
