@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import PipelineCore
 
 /// The HTTP listener for `/metrics`, `/healthz` and `/readyz`, on one event-loop
 /// thread of its own: scrapes never run on the worker's thread.
@@ -40,7 +41,7 @@ public final class TelemetryServer: Sendable {
             let channel = try bootstrap.bind(host: host, port: port).wait()
             let server = TelemetryServer(group: group, channel: channel)
             logger.info(
-                "serving /metrics, /healthz and /readyz", metadata: ["http.address": "\(server.localAddress)"])
+                "serving /metrics, /healthz and /readyz", metadata: [LogKeys.httpAddress: "\(server.localAddress)"])
             return server
         } catch {
             try? group.syncShutdownGracefully()
