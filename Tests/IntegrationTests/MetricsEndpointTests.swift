@@ -145,6 +145,23 @@ struct MetricsEndpointTests {
             try database.scalar("SELECT extract(epoch FROM max(committed_at)) FROM etl.batches").flatMap(Double.init))
         #expect(abs(lastCommit - ledgerLast) < 5, "the worker's clock and the ledger's agree on the last commit")
         #expect(HTTPGet.get(port: worker.port, "/healthz")?.status == 200)
+
+        // Every metric the dashboards ask Prometheus for is one the worker exports.
+        var queried: Set<String> = []
+        for (_, dashboard) in try GrafanaProvisioningTests.dashboards() {
+            for panel in dashboard["panels"] as? [[String: Any]] ?? [] {
+                for target in panel["targets"] as? [[String: Any]] ?? [] {
+                    guard GrafanaProvisioningTests.uid(of: target["datasource"]) == "pipeline-prometheus",
+                        let expression = target["expr"] as? String
+                    else { continue }
+                    queried.formUnion(expression.matches(of: #/pipeline_[a-z_]+/#).map { String($0.output) })
+                }
+            }
+        }
+        #expect(!queried.isEmpty)
+        for name in queried {
+            #expect(response.body.contains("# TYPE \(name) "), "a dashboard queries \(name), which /metrics lacks")
+        }
     }
 
     @Test("/readyz answers 503 while the database refuses connections and 200 again once it accepts them")
