@@ -13,6 +13,8 @@ struct MetricsEndpointTests {
         let port: Int
         let process: Process
         let log: String
+        /// Every wait of a test draws on one budget, so a test that fails still ends within a minute.
+        let deadline = Date().addingTimeInterval(55)
 
         init(_ label: String) throws {
             kafka = try KafkaFixture(brokers: 1, partitions: 4)
@@ -35,9 +37,12 @@ struct MetricsEndpointTests {
         }
 
         /// Waits until the worker's own counters account for `messages` (or fails naming what it saw).
+        /// Seconds left of the test's budget (at least one, for a last look).
+        var remaining: Double { max(1, deadline.timeIntervalSinceNow) }
+
         func waitUntilCounted(_ messages: Int) async throws {
             do {
-                try await waitUntil(seconds: 40) {
+                try await waitUntil(seconds: remaining) {
                     guard process.isRunning else { throw TestSetupError("the worker exited; see \(log)") }
                     guard let exposition = try? metrics() else { return false }
                     return exposition.value("pipeline_events_ingested_total").map(Int.init)
@@ -62,20 +67,22 @@ struct MetricsEndpointTests {
         defer { worker.stop() }
         let prometheus = try PrometheusServer(scraping: ["127.0.0.1:\(worker.port)"])
         defer { prometheus.stop() }
-        try await prometheus.waitUntilReady()
+        try await prometheus.waitUntilReady(seconds: worker.remaining)
 
         var factory = EventFactory(seed: 61)
         let first = factory.messages(count: 1500, malformedEvery: 15)
         let second = factory.messages(count: 1500, malformedEvery: 15)
         try worker.kafka.produce(first)
-        try await waitUntil(seconds: 30) { try worker.database.count("SELECT count(*) FROM etl.batches") > 0 }
+        try await waitUntil(seconds: worker.remaining) {
+            try worker.database.count("SELECT count(*) FROM etl.batches") > 0
+        }
         try worker.kafka.produce(second)  // while the worker is loading and being scraped
         try await worker.waitUntilCounted(3000)
 
         let loaded = try worker.database.count("SELECT count(*) FROM staging.events")
         #expect(loaded == (first + second).filter { $0.expectedReason == nil }.count)
         do {
-            try await waitUntil(seconds: 20) {
+            try await waitUntil(seconds: worker.remaining) {
                 try prometheus.query("pipeline_events_ingested_total") == Double(loaded)
             }
         } catch {
@@ -169,7 +176,7 @@ struct MetricsEndpointTests {
         let worker = try Running("metrics_ready")
         defer { worker.stop() }
         let readyz = { HTTPGet.get(port: worker.port, "/readyz") }
-        try await waitUntil(seconds: 30) { readyz()?.status == 200 }
+        try await waitUntil(seconds: worker.remaining) { readyz()?.status == 200 }
         #expect(readyz()?.body.hasPrefix("ready: 4 partition(s) assigned") == true)
 
         // The database goes away for this worker (the shared cluster stays up for the other tests).
@@ -178,19 +185,19 @@ struct MetricsEndpointTests {
         defer { _ = try? admin.execute("ALTER DATABASE \(worker.database.name) ALLOW_CONNECTIONS true") }
         try admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [worker.database.name])
-        try await waitUntil(seconds: 30) { readyz()?.status == 503 }
+        try await waitUntil(seconds: worker.remaining) { readyz()?.status == 503 }
         let unready = try #require(readyz())
         #expect(unready.body.contains("database unreachable"), "\(unready.body)")
         #expect(HTTPGet.get(port: worker.port, "/healthz")?.status == 200, "alive, only not ready")
 
         try admin.execute("ALTER DATABASE \(worker.database.name) ALLOW_CONNECTIONS true")
-        try await waitUntil(seconds: 30) { readyz()?.status == 200 }
+        try await waitUntil(seconds: worker.remaining) { readyz()?.status == 200 }
 
         // And it loads again: what was produced after the outage arrives exactly once.
         var factory = EventFactory(seed: 63)
         let messages = factory.messages(count: 500, malformedEvery: 10)
         try worker.kafka.produce(messages)
-        try await waitUntil(seconds: 30) {
+        try await waitUntil(seconds: worker.remaining) {
             try worker.database.count("SELECT count(*) FROM staging.events")
                 + worker.database.count("SELECT count(*) FROM etl.rejected_events") == messages.count
         }
@@ -201,7 +208,7 @@ struct MetricsEndpointTests {
     func portTaken() throws {
         let worker = try Running("metrics_taken")
         defer { worker.stop() }
-        try waitUntilSync(seconds: 30) { HTTPGet.get(port: worker.port, "/healthz")?.status == 200 }
+        try waitUntilSync(seconds: worker.remaining) { HTTPGet.get(port: worker.port, "/healthz")?.status == 200 }
         let log = NSTemporaryDirectory() + "pipeline-metrics-taken-second-\(worker.database.name).log"
         let status = try PipelineBinary.run(
             [
