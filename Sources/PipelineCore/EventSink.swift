@@ -41,7 +41,26 @@ public struct PartitionStart: Sendable, Equatable {
 }
 
 public enum CommitOutcome: Sendable, Equatable {
-    case committed
+    case committed(CommitSummary)
     /// Another worker moved this partition's offset: the batch was rolled back.
     case fenced(partition: Int32)
+}
+
+/// What a committed batch's transaction reported beyond the batch itself.
+public struct CommitSummary: Sendable, Equatable {
+    /// Rows the validator accepted but PostgreSQL refused at COPY, dead-lettered as
+    /// `db_rejected`: counted as rejected, not as loaded.
+    public var refusedRows: Int
+    /// Records whose `event_id` was already loaded (issue 8, producer duplicates). 0 until the
+    /// sink reports it; `pipeline_events_duplicate_total` adds whatever it says.
+    public var duplicates: Int
+    /// Set by the worker: when COMMIT returned, microseconds since the epoch (ingest latency ends here).
+    public var committedAtMicros: Int64 = 0
+    /// Set by the worker: from closing the batch to COMMIT returning, retries included.
+    public var commitDurationMicros: Int64 = 0
+
+    public init(refusedRows: Int = 0, duplicates: Int = 0) {
+        self.refusedRows = refusedRows
+        self.duplicates = duplicates
+    }
 }

@@ -92,13 +92,15 @@ public final class PostgresEventSink: EventSink {
             if batchWithUnknownOutcome == batch.batchID {
                 // Resolve by reading, never by guessing: the ledger row commits with the batch.
                 let found = try connection.execute(
-                    "SELECT 1 FROM etl.batches WHERE batch_id = $1", [String(batch.batchID)])
+                    "SELECT events FROM etl.batches WHERE batch_id = $1", [String(batch.batchID)])
                 batchWithUnknownOutcome = nil
                 if found.rowCount == 1 {
                     logger.info(
                         "a batch whose commit was interrupted had committed",
                         metadata: [LogKeys.batchID: "\(batch.batchID)"])
-                    return .committed
+                    // The ledger counts loaded events: the rest of the accepted ones were refused.
+                    let loaded = found.int64(0, 0).map { Int($0) } ?? batch.events
+                    return .committed(CommitSummary(refusedRows: max(0, batch.events - loaded)))
                 }
             }
             try ensureEventPartitions(batch.days, on: connection)
@@ -145,7 +147,7 @@ public final class PostgresEventSink: EventSink {
             let copyMs = WallClock.monotonicMs() - copyStarted
             try insertLedgerRow(batch, refusedRows: refused.count, copyMs: copyMs, on: connection)
             try connection.execute("COMMIT")
-            return .committed
+            return .committed(CommitSummary(refusedRows: refused.count))
         } catch {
             if connection.isAlive { _ = try? connection.execute("ROLLBACK") }
             throw error
