@@ -9,6 +9,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // /metrics, /healthz, /readyz: swift-metrics handles backed by a Prometheus registry, served
+        // by a small NIOHTTP1 listener (no web framework: CI builds everything from a clean clone).
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C shims: a modulemap and one header each, no logic.
@@ -45,11 +50,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
+        // The worker's metrics (swift-metrics over a Prometheus registry), readiness, and the
+        // HTTP listener serving /metrics, /healthz and /readyz. Fed by the worker's observers.
+        .target(
+            name: "PipelineTelemetry",
+            dependencies: [
+                "PipelineCore",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
         // Commands, flags, environment variables, logging bootstrap.
         .target(
             name: "PipelineCLI",
             dependencies: [
-                "PipelineIO", "PipelineCore", "RdKafka", "LibPQ", "EventContract", "EventGenerator",
+                "PipelineIO", "PipelineCore", "PipelineTelemetry", "RdKafka", "LibPQ", "EventContract",
+                "EventGenerator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -62,6 +82,12 @@ let package = Package(
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "EventContract"]),
         .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore", "EventContract", "EventGenerator"]),
         .testTarget(name: "RdKafkaTests", dependencies: ["RdKafka"]),
+        .testTarget(
+            name: "PipelineTelemetryTests",
+            dependencies: [
+                "PipelineTelemetry", "PipelineCore", "EventContract",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["PipelineIO", "PipelineCore", "RdKafka", "LibPQ", "EventContract", "EventGenerator"]),

@@ -21,6 +21,7 @@ struct WorkerCommand: ParsableCommand {
 
     @OptionGroup var kafka: KafkaOptions
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var metrics: MetricsOptions
 
     @Option(
         help: ArgumentHelp(
@@ -123,10 +124,12 @@ struct WorkerCommand: ParsableCommand {
                 LogKeys.workerID: "\(id)", LogKeys.topic: "\(topic)", "kafka.group": "\(groupName ?? "(none)")",
                 "pg.database": "\(ConnectionString.redacted(databaseURL))",
             ])
+        let telemetry = try WorkerTelemetry.start(metrics, databaseURL: databaseURL, logger: logger)
+        defer { telemetry?.stop() }
         let refresher = AggregateRefresher(databaseURL: databaseURL, logger: logger)
         let worker = Worker(
             source: source, sink: sink, configuration: configuration, stopSignal: stopSignal, logger: logger,
-            observers: [refresher])
+            observers: [refresher] + (telemetry.map { [$0.observer] } ?? []))
         let summary = try worker.run()
         refresher.finish()
         logger.info(

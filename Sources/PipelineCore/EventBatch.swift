@@ -38,10 +38,13 @@ public struct EventBatch {
     public private(set) var days: [Int32] = []
     public private(set) var minKafkaTimestampMs: Int64?
     public private(set) var maxKafkaTimestampMs: Int64?
+    /// Rejections per reason code, in order of first appearance (a handful at most).
+    public private(set) var rejectedByReason: [(reason: String, count: Int)] = []
+    /// Kafka timestamps of the batch's messages (those that have one), in no set order.
+    public private(set) var kafkaTimestampsMs: [Int64] = []
 
     /// Indexed by partition number; `messages == 0` means the partition is not in this batch.
     private var rangesByPartition: [PartitionRange] = []
-    private var kafkaTimestampsMs: [Int64] = []
     private var escapedTopic: [UInt8] = []
     private var scratch: [UInt8] = []
 
@@ -65,6 +68,7 @@ public struct EventBatch {
         eventRows.removeAll(keepingCapacity: true)
         rejectRows.removeAll(keepingCapacity: true)
         kafkaTimestampsMs.removeAll(keepingCapacity: true)
+        rejectedByReason.removeAll(keepingCapacity: true)
         days.removeAll(keepingCapacity: true)
         for index in rangesByPartition.indices { rangesByPartition[index].messages = 0 }
         events = 0
@@ -176,6 +180,11 @@ public struct EventBatch {
         CopyText.appendInteger(batchID, to: &rejectRows)
         rejectRows.append(CopyText.newline)
         rejected += 1
+        if let index = rejectedByReason.firstIndex(where: { $0.reason == reason }) {
+            rejectedByReason[index].count += 1
+        } else {
+            rejectedByReason.append((reason, 1))
+        }
     }
 
     /// kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, each after a tab.

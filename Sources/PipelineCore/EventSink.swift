@@ -41,29 +41,33 @@ public struct PartitionStart: Sendable, Equatable {
 }
 
 public enum CommitOutcome: Sendable, Equatable {
-    case committed(CommitTally)
+    case committed(CommitSummary)
     /// Another worker moved this partition's offset: the batch was rolled back.
     case fenced(partition: Int32)
 }
 
-/// Where a committed batch's accepted records went, as the database decided:
-/// PostgreSQL may refuse rows the validator accepted, and a record whose
-/// event_id was already loaded is a duplicate (or a conflict, when its
-/// content differs), kept in etl.duplicate_events instead of staging.events.
-public struct CommitTally: Sendable, Equatable {
-    /// New events stored in staging.events.
-    public var loaded: Int
-    /// Rows PostgreSQL refused, dead-lettered with reason `db_rejected`.
-    public var refused: Int
-    /// Exact copies of an event already loaded.
+/// What a committed batch's transaction reported beyond the batch itself.
+public struct CommitSummary: Sendable, Equatable {
+    /// Rows the validator accepted but PostgreSQL refused at COPY, dead-lettered as
+    /// `db_rejected`: counted as rejected, not as loaded.
+    public var refusedRows: Int
+    /// Exact copies of an event already loaded (same `event_id`, same content): kept in
+    /// etl.duplicate_events, not in staging.events.
     public var duplicates: Int
-    /// An event_id already loaded, with different content.
+    /// Records reusing a loaded event's `event_id` for other content: kept in
+    /// etl.duplicate_events as `event_id_conflict`, not in staging.events.
     public var conflicts: Int
+    /// Set by the worker: when COMMIT returned, microseconds since the epoch (ingest latency ends here).
+    public var committedAtMicros: Int64 = 0
+    /// Set by the worker: from closing the batch to COMMIT returning, retries included.
+    public var commitDurationMicros: Int64 = 0
 
-    public init(loaded: Int, refused: Int = 0, duplicates: Int = 0, conflicts: Int = 0) {
-        self.loaded = loaded
-        self.refused = refused
+    public init(refusedRows: Int = 0, duplicates: Int = 0, conflicts: Int = 0) {
+        self.refusedRows = refusedRows
         self.duplicates = duplicates
         self.conflicts = conflicts
     }
+
+    /// The batch's new events: stored in staging.events.
+    public func newEvents(in batch: EventBatch) -> Int { batch.events - refusedRows - duplicates - conflicts }
 }

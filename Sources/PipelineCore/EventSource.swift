@@ -48,6 +48,13 @@ public protocol EventSource: AnyObject {
     func reportLoaded(_ nextOffsets: [(partition: Int32, nextOffset: Int64)])
     /// Leaves the group; the revoke callback runs.
     func close()
+    /// The partition's high watermark as of the last fetch, without a broker request (nil when
+    /// unknown): the lag metric reads it after every pass of the loop.
+    func cachedHighWatermark(partition: Int32) -> Int64?
+}
+
+extension EventSource {
+    public func cachedHighWatermark(partition: Int32) -> Int64? { nil }
 }
 
 /// The worker's side of a rebalance.

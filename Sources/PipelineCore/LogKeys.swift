@@ -21,4 +21,5 @@ public enum LogKeys {
     public static let delayMs = "retry.delay_ms"
     public static let error = "error"
     public static let workerID = "worker.id"
+    public static let httpAddress = "http.address"
 }

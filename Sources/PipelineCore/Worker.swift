@@ -74,6 +74,7 @@ public final class Worker: AssignmentListener {
             try fillBatch()
             if !batch.isEmpty { try commitBatch() }
             try recoverOutOfRangePartitions()
+            reportLag()
             if configuration.availableNow && isCaughtUp() { break }
         }
         return summary
@@ -129,37 +130,43 @@ public final class Worker: AssignmentListener {
 
     private func reserveBatchID() throws -> Int64? {
         if let reservedBatchID { return reservedBatchID }
-        reservedBatchID = try retrying("reserve a batch id") { try sink.reserveBatchID() }
+        reservedBatchID = try retrying(.reserveBatchID) { try sink.reserveBatchID() }
         return reservedBatchID
     }
 
     // MARK: - Committing
 
     private func commitBatch() throws {
-        let outcome = try retrying("commit batch \(batch.batchID)") { try sink.commit(batch) }
+        let closedAtMicros = WallClock.nowMicros()
+        let outcome = try retrying(.commitBatch) { try sink.commit(batch) }
         guard let outcome else {
             // Stopped while the database was unreachable: the next owner starts from etl.offsets.
             logger.warning(
                 "batch dropped at shutdown before it could commit", metadata: [LogKeys.batchID: "\(batch.batchID)"])
             summary.droppedBatches += 1
+            for observer in observers { observer.batchNotCommitted(batch, .dropped) }
             discardBatch()
             return
         }
         let ranges = batch.partitionRanges
         switch outcome {
-        case .committed(let tally):
+        case .committed(var commit):
+            commit.committedAtMicros = WallClock.nowMicros()
+            commit.commitDurationMicros = commit.committedAtMicros - closedAtMicros
             for range in ranges { partitions[Int(range.partition)]?.committedNext = range.lastOffset + 1 }
-            logCommitted(tally)
+            logCommitted(commit)
             summary.batches += 1
-            summary.events += tally.loaded
-            summary.rejected += batch.rejected + tally.refused
-            summary.duplicates += tally.duplicates
-            summary.conflicts += tally.conflicts
+            // Rows PostgreSQL refused at COPY were dead-lettered: rejected, not loaded.
+            summary.events += commit.newEvents(in: batch)
+            summary.rejected += batch.rejected + commit.refusedRows
+            summary.duplicates += commit.duplicates
+            summary.conflicts += commit.conflicts
             source.reportLoaded(ranges.map { (partition: $0.partition, nextOffset: $0.lastOffset + 1) })
-            for observer in observers { observer.batchCommitted(batch, tally: tally) }
+            for observer in observers { observer.batchCommitted(batch, commit) }
             reservedBatchID = nil
         case .fenced(let partition):
             summary.fencedBatches += 1
+            for observer in observers { observer.batchNotCommitted(batch, .fenced) }
             logger.warning(
                 "batch refused: another worker advanced the partition's offset; re-reading etl.offsets",
                 metadata: [LogKeys.batchID: "\(batch.batchID)", LogKeys.partition: "\(partition)"])
@@ -168,12 +175,12 @@ public final class Worker: AssignmentListener {
         discardBatch()
     }
 
-    private func logCommitted(_ tally: CommitTally) {
+    private func logCommitted(_ commit: CommitSummary) {
         let nowMicros = WallClock.nowMicros()
         var metadata: Logger.Metadata = [
-            LogKeys.batchID: "\(batch.batchID)", LogKeys.events: "\(tally.loaded)",
-            LogKeys.rejected: "\(batch.rejected + tally.refused)", LogKeys.bytes: "\(batch.bytes)",
-            LogKeys.duplicates: "\(tally.duplicates)", LogKeys.conflicts: "\(tally.conflicts)",
+            LogKeys.batchID: "\(batch.batchID)", LogKeys.events: "\(commit.newEvents(in: batch))",
+            LogKeys.rejected: "\(batch.rejected + commit.refusedRows)", LogKeys.bytes: "\(batch.bytes)",
+            LogKeys.duplicates: "\(commit.duplicates)", LogKeys.conflicts: "\(commit.conflicts)",
             LogKeys.partitions: "\(batch.partitionRanges.count)",
             LogKeys.durationMs: "\((nowMicros - batch.startedAtMicros) / 1000)",
         ]
@@ -186,7 +193,7 @@ public final class Worker: AssignmentListener {
 
     /// After a fenced batch: start the partitions again from what etl.offsets says.
     private func reseek(_ partitionNumbers: [Int32]) throws {
-        guard let stored = try retrying("re-read etl.offsets", { try sink.storedOffsets(partitionNumbers) }) else {
+        guard let stored = try retrying(.readOffsets, { try sink.storedOffsets(partitionNumbers) }) else {
             return
         }
         for partition in partitionNumbers {
@@ -214,6 +221,7 @@ public final class Worker: AssignmentListener {
             partitions[index] = PartitionState(committedNext: start.nextOffset, position: start.nextOffset)
             if let lost = start.lostRange { logGap(partition: start.partition, lost) }
         }
+        reportAssignment()
         logger.info(
             "partitions assigned",
             metadata: [
@@ -224,7 +232,7 @@ public final class Worker: AssignmentListener {
 
     /// Where each partition starts (etl.offsets, --start-from, or the log start after a gap).
     private func claim(_ partitionNumbers: [Int32]) throws -> [PartitionStart]? {
-        try retrying("claim partitions") { () -> [PartitionStart] in
+        try retrying(.claimPartitions) { () -> [PartitionStart] in
             let watermarks = try partitionNumbers.map { partition in
                 let marks = try source.watermarks(partition: partition)
                 return PartitionWatermarks(partition: partition, low: marks.low, high: marks.high)
@@ -254,11 +262,13 @@ public final class Worker: AssignmentListener {
                 "uncommitted batch dropped on revocation",
                 metadata: [LogKeys.batchID: "\(batch.batchID)", LogKeys.events: "\(batch.messages)"])
             summary.droppedBatches += 1
+            for observer in observers { observer.batchNotCommitted(batch, .dropped) }
         }
         discardBatch()
         for partition in partitionNumbers where Int(partition) < partitions.count {
             partitions[Int(partition)] = nil
         }
+        reportAssignment()
         logger.info(
             "partitions revoked",
             metadata: [LogKeys.partitions: "\(partitionNumbers.map(String.init).joined(separator: ","))"])
@@ -282,6 +292,7 @@ public final class Worker: AssignmentListener {
 
     private func logGap(partition: Int32, _ lost: ClosedRange<Int64>) {
         summary.gaps += 1
+        for observer in observers { observer.gapRecorded(partition: partition, lost: lost) }
         logger.error(
             "data lost before loading: Kafka deleted these offsets (retention) before the worker read them; recorded in etl.gaps",
             metadata: [
@@ -304,12 +315,32 @@ public final class Worker: AssignmentListener {
         return assigned > 0
     }
 
+    // MARK: - Reporting to observers
+
+    private func reportAssignment() {
+        guard !observers.isEmpty else { return }
+        let owned = partitions.indices.filter { partitions[$0] != nil }.map { Int32($0) }
+        for observer in observers { observer.assignmentChanged(owned) }
+    }
+
+    /// High watermark (librdkafka's cache, no request) minus the loaded position, per owned partition.
+    private func reportLag() {
+        guard !observers.isEmpty else { return }
+        var lags: [PartitionLag] = []
+        for (index, state) in partitions.enumerated() {
+            guard let state, let high = source.cachedHighWatermark(partition: Int32(index)) else { continue }
+            lags.append(PartitionLag(partition: Int32(index), messages: max(0, high - state.committedNext)))
+        }
+        guard !lags.isEmpty else { return }
+        for observer in observers { observer.lagMeasured(lags) }
+    }
+
     // MARK: - Retrying
 
     /// Runs `operation` until it succeeds, waiting with capped exponential
     /// backoff and jitter between failures. Returns nil if a stop is requested
     /// meanwhile; rethrows errors that retrying cannot help.
-    private func retrying<T>(_ what: String, _ operation: () throws -> T) throws -> T? {
+    private func retrying<T>(_ what: RetriedOperation, _ operation: () throws -> T) throws -> T? {
         var backoff = Backoff()
         while true {
             do {
@@ -318,11 +349,12 @@ public final class Worker: AssignmentListener {
                 throw error
             } catch {
                 let delay = backoff.nextDelayMs()
-                logger.warning(
-                    "\(what) failed; retrying",
-                    metadata: [
-                        LogKeys.error: "\(error)", LogKeys.attempt: "\(backoff.attempt)", LogKeys.delayMs: "\(delay)",
-                    ])
+                for observer in observers { observer.operationRetrying(what, error: error) }
+                var metadata: Logger.Metadata = [
+                    LogKeys.error: "\(error)", LogKeys.attempt: "\(backoff.attempt)", LogKeys.delayMs: "\(delay)",
+                ]
+                if what == .commitBatch { metadata[LogKeys.batchID] = "\(batch.batchID)" }
+                logger.warning("\(what) failed; retrying", metadata: metadata)
                 var waited = 0
                 while waited < delay {
                     if stopSignal.isStopRequested { return nil }

@@ -20,7 +20,7 @@ public final class AggregateRefresher: CommitObserver, @unchecked Sendable {
         self.logger = logger
     }
 
-    public func batchCommitted(_ batch: EventBatch, tally: CommitTally) {
+    public func batchCommitted(_ batch: EventBatch) {
         guard !queued.exchange(true, ordering: .acquiringAndReleasing) else { return }
         queue.async {
             self.queued.store(false, ordering: .releasing)

@@ -123,6 +123,10 @@ public final class KafkaEventSource: EventSource, RDKafkaRebalanceHandler {
         consumer = nil
     }
 
+    public func cachedHighWatermark(partition: Int32) -> Int64? {
+        consumer?.cachedHighWatermark(RDKafkaTopicPartition(topic: settings.topic, partition: partition))
+    }
+
     // MARK: - RDKafkaRebalanceHandler
 
     public func startOffsets(forAssigned partitions: [RDKafkaTopicPartition]) -> [Int64]? {

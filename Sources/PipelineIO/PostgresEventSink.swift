@@ -92,13 +92,13 @@ public final class PostgresEventSink: EventSink {
             if batchWithUnknownOutcome == batch.batchID {
                 // Resolve by reading, never by guessing: the ledger row commits with the batch.
                 let found = try connection.execute(
-                    "SELECT \(Self.tallyColumns) FROM etl.batches WHERE batch_id = $1", [String(batch.batchID)])
+                    "SELECT \(Self.summaryColumns) FROM etl.batches WHERE batch_id = $1", [String(batch.batchID)])
                 batchWithUnknownOutcome = nil
                 if found.rowCount == 1 {
                     logger.info(
                         "a batch whose commit was interrupted had committed",
                         metadata: [LogKeys.batchID: "\(batch.batchID)"])
-                    return .committed(try Self.tally(batch, ledgerRow: found))
+                    return .committed(try Self.commitSummary(batch, ledgerRow: found))
                 }
             }
             try ensureEventPartitions(batch.days, on: connection)
@@ -145,7 +145,7 @@ public final class PostgresEventSink: EventSink {
             let copyMs = WallClock.monotonicMs() - copyStarted
             let ledgerRow = try insertLedgerRow(batch, refusedRows: refused.count, copyMs: copyMs, on: connection)
             try connection.execute("COMMIT")
-            return .committed(try Self.tally(batch, ledgerRow: ledgerRow))
+            return .committed(try Self.commitSummary(batch, ledgerRow: ledgerRow))
         } catch {
             if connection.isAlive { _ = try? connection.execute("ROLLBACK") }
             throw error
@@ -166,7 +166,7 @@ public final class PostgresEventSink: EventSink {
         }
     }
 
-    /// Writes the batch's ledger row; returns its `tallyColumns`. Duplicates and
+    /// Writes the batch's ledger row; returns its `summaryColumns`. Duplicates and
     /// conflicts are what the staging.events trigger moved to etl.duplicate_events.
     private func insertLedgerRow(_ batch: EventBatch, refusedRows: Int, copyMs: Int64, on connection: PQConnection)
         throws -> PQResult
@@ -193,7 +193,7 @@ public final class PostgresEventSink: EventSink {
                 $7, $8::jsonb, to_timestamp($9::double precision / 1e3), to_timestamp($10::double precision / 1e3),
                 $11, $12, $13, $14, d.duplicates, d.conflicts
             FROM diverted AS d
-            RETURNING \(Self.tallyColumns)
+            RETURNING \(Self.summaryColumns)
             """,
             [
                 String(batch.batchID), workerID, topic, String(batch.startedAtMicros),
@@ -207,17 +207,16 @@ public final class PostgresEventSink: EventSink {
 
     // MARK: - Helpers
 
-    static let tallyColumns = "events, rejected, duplicates, conflicts"
+    static let summaryColumns = "rejected, duplicates, conflicts"
 
-    /// The tally from a ledger row's `tallyColumns`: its `rejected` counts the
-    /// validator's rejects plus PostgreSQL's refusals.
-    static func tally(_ batch: EventBatch, ledgerRow row: PQResult) throws -> CommitTally {
-        guard let loaded = row.int64(0, 0), let rejected = row.int64(0, 1), let duplicates = row.int64(0, 2),
-            let conflicts = row.int64(0, 3)
-        else { throw PostgresError(message: "etl.batches row of batch \(batch.batchID) lacks its counts") }
-        return CommitTally(
-            loaded: Int(loaded), refused: Int(rejected) - batch.rejected, duplicates: Int(duplicates),
-            conflicts: Int(conflicts))
+    /// What the ledger row (its `summaryColumns`) says the database made of the
+    /// batch: its `rejected` counts the validator's rejects plus PostgreSQL's refusals.
+    static func commitSummary(_ batch: EventBatch, ledgerRow row: PQResult) throws -> CommitSummary {
+        guard let rejected = row.int64(0, 0), let duplicates = row.int64(0, 1), let conflicts = row.int64(0, 2) else {
+            throw PostgresError(message: "etl.batches row of batch \(batch.batchID) lacks its counts")
+        }
+        return CommitSummary(
+            refusedRows: Int(rejected) - batch.rejected, duplicates: Int(duplicates), conflicts: Int(conflicts))
     }
 
     /// Daily partitions must exist before the COPY; created in their own short transaction.

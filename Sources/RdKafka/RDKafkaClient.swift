@@ -105,6 +105,16 @@ final class RDKafkaClient: @unchecked Sendable {
             "Watermarks of \(partition)")
         return (low, high)
     }
+
+    /// The high watermark the last fetch response carried, from librdkafka's cache: no broker
+    /// request, so cheap enough to read after every batch. nil until a fetch has returned one.
+    func cachedHighWatermark(_ partition: RDKafkaTopicPartition) -> Int64? {
+        var low: Int64 = RDKafkaOffset.invalid
+        var high: Int64 = RDKafkaOffset.invalid
+        let err = rd_kafka_get_watermark_offsets(kafkaHandle, partition.topic, partition.partition, &low, &high)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
+        return high
+    }
 }
 
 extension KafkaError {

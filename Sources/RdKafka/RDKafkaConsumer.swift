@@ -217,6 +217,12 @@ public final class RDKafkaConsumer {
         try client.queryWatermarks(partition, timeoutMs: timeoutMs)
     }
 
+    /// The high watermark as of the last fetch response for the partition (librdkafka's cache,
+    /// no broker request); nil before the first. For lag metrics, not for deciding anything.
+    public func cachedHighWatermark(_ partition: RDKafkaTopicPartition) -> Int64? {
+        client.cachedHighWatermark(partition)
+    }
+
     /// The topic's partition count, from a metadata request.
     public func partitionCount(topic: String, timeoutMs: Int32) throws -> Int32 {
         try client.partitionCount(topic: topic, timeoutMs: timeoutMs)
