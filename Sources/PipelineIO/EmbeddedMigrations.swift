@@ -924,9 +924,9 @@ enum EmbeddedMigrations {
 
             """####),
         Migration(
-            version: 25, name: "create_event_dedup",
+            version: 20, name: "create_event_dedup",
             sql: ####"""
-            -- 0025_create_event_dedup.sql
+            -- 0020_create_event_dedup.sql
             -- Producer duplicates: a producer that retries (no idempotence, or a resend
             -- after a timeout) writes the same event, same event_id, as a new Kafka
             -- record at a new offset. The first record of an event_id to commit claims
