@@ -29,6 +29,10 @@ SELECT cron.schedule_in_database('pipeline-ensure-partitions', '7 * * * *',
 SELECT cron.schedule_in_database('pipeline-drop-old-partitions', '17 3 * * *',
                                  $$SELECT etl.drop_partitions_older_than(interval '30 days')$$, :'pipeline_database');
 
+-- Dedup state: forget event ids behind the horizon (allowed_lateness + dedup_window in etl.settings).
+SELECT cron.schedule_in_database('pipeline-prune-event-ids', '27 * * * *',
+                                 'SELECT etl.prune_event_ids()', :'pipeline_database');
+
 -- Plain materialized views (analytics.daily_summary), REFRESH ... CONCURRENTLY.
 SELECT cron.schedule_in_database('pipeline-refresh-materialized-views', '*/5 * * * *',
                                  'SELECT etl.refresh_materialized_views()', :'pipeline_database');

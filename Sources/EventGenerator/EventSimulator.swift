@@ -9,6 +9,11 @@ public struct EventSimulator: Sendable {
     public enum Kind: Sendable, Equatable {
         case pageView, click, log, transaction
         case malformed(Malformation)
+
+        public var isMalformed: Bool {
+            if case .malformed = self { return true }
+            return false
+        }
     }
 
     /// What `next` wrote.

@@ -14,7 +14,8 @@ struct ProduceCommand: ParsableCommand {
             Users land, view pages, click, some add to cart, fewer check out and pay; the services api, web \
             and payments log with bursts of errors. Every event follows the event contract and is keyed by its \
             user_id. --malformed-ratio mixes in messages that break the contract in every way it lists; \
-            --late-ratio makes some event_time lag by 1 to 15 minutes. The producer is idempotent; every \
+            --late-ratio makes some event_time lag by 1 to 15 minutes; --duplicate-ratio and --conflict-ratio \
+            act like a producer that retries (the worker counts each event once). The producer is idempotent; every \
             delivery failure is counted and reported, and any makes the exit status 1. Event ids, users and \
             the order of events depend only on --seed; event_time is the wall clock when an event is made.
             """)
@@ -51,6 +52,18 @@ struct ProduceCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "Share of messages that resend a recent event, same bytes, a quarter under another key (env: PIPELINE_PRODUCE_DUPLICATE_RATIO; default 0).",
+            valueName: "R"))
+    var duplicateRatio: Double?
+
+    @Option(
+        help: ArgumentHelp(
+            "Share of events that reuse a recent event's event_id for new content (env: PIPELINE_PRODUCE_CONFLICT_RATIO; default 0).",
+            valueName: "R"))
+    var conflictRatio: Double?
+
+    @Option(
+        help: ArgumentHelp(
             "Funnel rates, any of page_views=4,click=0.6,add_to_cart=0.3,checkout=0.45,purchase=0.8,logs=0.15 (the defaults).",
             valueName: "KEY=VALUE,..."))
     var funnel: String?
@@ -68,7 +81,10 @@ struct ProduceCommand: ParsableCommand {
 
     func validate() throws {
         if let count, count < 0 { throw ValidationError("--count must not be negative") }
-        for (name, ratio) in [("--malformed-ratio", malformedRatio), ("--late-ratio", lateRatio)] {
+        for (name, ratio) in [
+            ("--malformed-ratio", malformedRatio), ("--late-ratio", lateRatio), ("--duplicate-ratio", duplicateRatio),
+            ("--conflict-ratio", conflictRatio),
+        ] {
             if let ratio, !(0...1).contains(ratio) { throw ValidationError("\(name) must lie in 0...1") }
         }
         if let rate, !(rate >= 0 && rate.isFinite) { throw ValidationError("--rate must be 0 or positive") }
@@ -88,6 +104,13 @@ struct ProduceCommand: ParsableCommand {
         guard (0...1).contains(generatorConfiguration.malformedRatio),
             (0...1).contains(generatorConfiguration.lateRatio)
         else { throw ValidationError("the malformed and late ratios must lie in 0...1") }
+        let resender = Resender(
+            duplicateRatio: try Environment.resolve(duplicateRatio, "PIPELINE_PRODUCE_DUPLICATE_RATIO", default: 0),
+            conflictRatio: try Environment.resolve(conflictRatio, "PIPELINE_PRODUCE_CONFLICT_RATIO", default: 0),
+            seed: generatorConfiguration.seed)
+        guard (0...1).contains(resender.duplicateRatio), (0...1).contains(resender.conflictRatio) else {
+            throw ValidationError("the duplicate and conflict ratios must lie in 0...1")
+        }
         let topic = kafka.topic()
 
         var config = RDKafkaConfig([
@@ -109,6 +132,7 @@ struct ProduceCommand: ParsableCommand {
 
         var run = ProduceRun(
             producer: producer, topic: topic, simulator: EventSimulator(configuration: generatorConfiguration),
+            resender: resender,
             limiter: rate > 0 ? TokenBucket(rate: rate) : nil, count: count,
             durationMs: duration.map { Int64($0.milliseconds) },
             progressIntervalMs: Int64(progressInterval.milliseconds),
@@ -118,6 +142,7 @@ struct ProduceCommand: ParsableCommand {
                 + (count.map { ", \($0) messages" } ?? "")
                 + (duration.map { ", for \($0.milliseconds / 1000) s" } ?? "")
                 + ", seed \(generatorConfiguration.seed), malformed \(generatorConfiguration.malformedRatio), late \(generatorConfiguration.lateRatio)"
+                + ", duplicates \(resender.duplicateRatio), conflicts \(resender.conflictRatio)"
         )
         let summary = run.produceAll()
         Self.say(summary.description)
@@ -169,19 +194,22 @@ struct ProduceRun {
         var failed = 0
         var malformed = 0
         var late = 0
+        var duplicates = 0
+        var conflicts = 0
         var seconds = 0.0
         var lastError: String?
 
         var description: String {
             let perSecond = seconds > 0 ? Int(Double(sent) / seconds) : 0
             return
-                "produced \(sent) messages in \(String(format: "%.1f", seconds)) s (\(perSecond) events/s): delivered \(delivered), failed \(failed); malformed \(malformed), late \(late)"
+                "produced \(sent) messages in \(String(format: "%.1f", seconds)) s (\(perSecond) events/s): delivered \(delivered), failed \(failed); malformed \(malformed), late \(late), duplicates \(duplicates), conflicts \(conflicts)"
         }
     }
 
     let producer: RDKafkaProducer
     let topic: String
     var simulator: EventSimulator
+    var resender: Resender
     var limiter: TokenBucket?
     let count: Int?
     let durationMs: Int64?
@@ -209,10 +237,17 @@ struct ProduceRun {
                     usleep(useconds_t(min(wait / 1000, 1_000_000)))
                 }
             }
-            let message = simulator.next(nowMicros: WallClock.nowMicros(), key: &key, value: &value)
+            // nil: a resend of a recent event's bytes.
+            var message: EventSimulator.Message?
+            var isConflict = false
+            if !resender.writeDuplicate(key: &key, value: &value) {
+                let fresh = simulator.next(nowMicros: WallClock.nowMicros(), key: &key, value: &value)
+                isConflict = !fresh.kind.isMalformed && resender.conflictOrRemember(key: key, value: &value)
+                message = fresh
+            }
             do {
                 try key.withUnsafeBytes { keyBytes in
-                    if message.hasValue {
+                    if message?.hasValue ?? true {
                         try value.withUnsafeBytes { valueBytes in
                             try producer.produce(topic: topic, key: keyBytes, value: valueBytes)
                         }
@@ -221,8 +256,13 @@ struct ProduceRun {
                     }
                 }
                 summary.sent += 1
-                if case .malformed = message.kind { summary.malformed += 1 }
-                if message.isLate { summary.late += 1 }
+                if let message {
+                    if message.kind.isMalformed { summary.malformed += 1 }
+                    if message.isLate { summary.late += 1 }
+                    if isConflict { summary.conflicts += 1 }
+                } else {
+                    summary.duplicates += 1
+                }
             } catch {
                 refused += 1
                 summary.lastError = "\(error)"

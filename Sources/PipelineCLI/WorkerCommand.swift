@@ -136,7 +136,8 @@ struct WorkerCommand: ParsableCommand {
             "worker stopped",
             metadata: [
                 "batches": "\(summary.batches)", LogKeys.events: "\(summary.events)",
-                LogKeys.rejected: "\(summary.rejected)",
+                LogKeys.rejected: "\(summary.rejected)", LogKeys.duplicates: "\(summary.duplicates)",
+                LogKeys.conflicts: "\(summary.conflicts)",
                 "fenced": "\(summary.fencedBatches)", "dropped": "\(summary.droppedBatches)", "gaps": "\(summary.gaps)",
             ])
     }

@@ -51,16 +51,23 @@ public struct CommitSummary: Sendable, Equatable {
     /// Rows the validator accepted but PostgreSQL refused at COPY, dead-lettered as
     /// `db_rejected`: counted as rejected, not as loaded.
     public var refusedRows: Int
-    /// Records whose `event_id` was already loaded (issue 8, producer duplicates). 0 until the
-    /// sink reports it; `pipeline_events_duplicate_total` adds whatever it says.
+    /// Exact copies of an event already loaded (same `event_id`, same content): kept in
+    /// etl.duplicate_events, not in staging.events.
     public var duplicates: Int
+    /// Records reusing a loaded event's `event_id` for other content: kept in
+    /// etl.duplicate_events as `event_id_conflict`, not in staging.events.
+    public var conflicts: Int
     /// Set by the worker: when COMMIT returned, microseconds since the epoch (ingest latency ends here).
     public var committedAtMicros: Int64 = 0
     /// Set by the worker: from closing the batch to COMMIT returning, retries included.
     public var commitDurationMicros: Int64 = 0
 
-    public init(refusedRows: Int = 0, duplicates: Int = 0) {
+    public init(refusedRows: Int = 0, duplicates: Int = 0, conflicts: Int = 0) {
         self.refusedRows = refusedRows
         self.duplicates = duplicates
+        self.conflicts = conflicts
     }
+
+    /// The batch's new events: stored in staging.events.
+    public func newEvents(in batch: EventBatch) -> Int { batch.events - refusedRows - duplicates - conflicts }
 }

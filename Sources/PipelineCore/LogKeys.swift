@@ -9,6 +9,8 @@ public enum LogKeys {
     public static let batchID = "batch.id"
     public static let events = "batch.events"
     public static let rejected = "batch.rejected"
+    public static let duplicates = "batch.duplicates"
+    public static let conflicts = "batch.conflicts"
     public static let bytes = "batch.bytes"
     public static let durationMs = "batch.duration_ms"
     public static let copyMs = "batch.copy_ms"

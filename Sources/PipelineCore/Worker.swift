@@ -11,6 +11,8 @@ public final class Worker: AssignmentListener {
         public var batches = 0
         public var events = 0
         public var rejected = 0
+        public var duplicates = 0
+        public var conflicts = 0
         public var fencedBatches = 0
         public var droppedBatches = 0
         public var gaps = 0
@@ -152,11 +154,13 @@ public final class Worker: AssignmentListener {
             commit.committedAtMicros = WallClock.nowMicros()
             commit.commitDurationMicros = commit.committedAtMicros - closedAtMicros
             for range in ranges { partitions[Int(range.partition)]?.committedNext = range.lastOffset + 1 }
-            logCommitted()
+            logCommitted(commit)
             summary.batches += 1
             // Rows PostgreSQL refused at COPY were dead-lettered: rejected, not loaded.
-            summary.events += batch.events - commit.refusedRows
+            summary.events += commit.newEvents(in: batch)
             summary.rejected += batch.rejected + commit.refusedRows
+            summary.duplicates += commit.duplicates
+            summary.conflicts += commit.conflicts
             source.reportLoaded(ranges.map { (partition: $0.partition, nextOffset: $0.lastOffset + 1) })
             for observer in observers { observer.batchCommitted(batch, commit) }
             reservedBatchID = nil
@@ -171,11 +175,12 @@ public final class Worker: AssignmentListener {
         discardBatch()
     }
 
-    private func logCommitted() {
+    private func logCommitted(_ commit: CommitSummary) {
         let nowMicros = WallClock.nowMicros()
         var metadata: Logger.Metadata = [
-            LogKeys.batchID: "\(batch.batchID)", LogKeys.events: "\(batch.events)",
-            LogKeys.rejected: "\(batch.rejected)", LogKeys.bytes: "\(batch.bytes)",
+            LogKeys.batchID: "\(batch.batchID)", LogKeys.events: "\(commit.newEvents(in: batch))",
+            LogKeys.rejected: "\(batch.rejected + commit.refusedRows)", LogKeys.bytes: "\(batch.bytes)",
+            LogKeys.duplicates: "\(commit.duplicates)", LogKeys.conflicts: "\(commit.conflicts)",
             LogKeys.partitions: "\(batch.partitionRanges.count)",
             LogKeys.durationMs: "\((nowMicros - batch.startedAtMicros) / 1000)",
         ]

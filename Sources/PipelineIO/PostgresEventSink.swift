@@ -92,15 +92,13 @@ public final class PostgresEventSink: EventSink {
             if batchWithUnknownOutcome == batch.batchID {
                 // Resolve by reading, never by guessing: the ledger row commits with the batch.
                 let found = try connection.execute(
-                    "SELECT events FROM etl.batches WHERE batch_id = $1", [String(batch.batchID)])
+                    "SELECT \(Self.summaryColumns) FROM etl.batches WHERE batch_id = $1", [String(batch.batchID)])
                 batchWithUnknownOutcome = nil
                 if found.rowCount == 1 {
                     logger.info(
                         "a batch whose commit was interrupted had committed",
                         metadata: [LogKeys.batchID: "\(batch.batchID)"])
-                    // The ledger counts loaded events: the rest of the accepted ones were refused.
-                    let loaded = found.int64(0, 0).map { Int($0) } ?? batch.events
-                    return .committed(CommitSummary(refusedRows: max(0, batch.events - loaded)))
+                    return .committed(try Self.commitSummary(batch, ledgerRow: found))
                 }
             }
             try ensureEventPartitions(batch.days, on: connection)
@@ -145,9 +143,9 @@ public final class PostgresEventSink: EventSink {
             try copy(batch.rejectRows[...], into: "etl.rejected_events (\(EventBatch.rejectColumns))", on: connection)
             try copy(refused.rejectRows[...], into: "etl.rejected_events (\(EventBatch.rejectColumns))", on: connection)
             let copyMs = WallClock.monotonicMs() - copyStarted
-            try insertLedgerRow(batch, refusedRows: refused.count, copyMs: copyMs, on: connection)
+            let ledgerRow = try insertLedgerRow(batch, refusedRows: refused.count, copyMs: copyMs, on: connection)
             try connection.execute("COMMIT")
-            return .committed(CommitSummary(refusedRows: refused.count))
+            return .committed(try Self.commitSummary(batch, ledgerRow: ledgerRow))
         } catch {
             if connection.isAlive { _ = try? connection.execute("ROLLBACK") }
             throw error
@@ -168,8 +166,10 @@ public final class PostgresEventSink: EventSink {
         }
     }
 
+    /// Writes the batch's ledger row; returns its `summaryColumns`. Duplicates and
+    /// conflicts are what the staging.events trigger moved to etl.duplicate_events.
     private func insertLedgerRow(_ batch: EventBatch, refusedRows: Int, copyMs: Int64, on connection: PQConnection)
-        throws
+        throws -> PQResult
     {
         var batch = batch  // latencySummary sorts the timestamps: a copy of those alone
         let latency = batch.latencySummary(commitMicros: WallClock.nowMicros())
@@ -178,13 +178,22 @@ public final class PostgresEventSink: EventSink {
             + batch.partitionRanges.map {
                 "{\"partition\":\($0.partition),\"first_offset\":\($0.firstOffset),\"last_offset\":\($0.lastOffset),\"messages\":\($0.messages)}"
             }.joined(separator: ",") + "]"
-        try connection.execute(
+        return try connection.execute(
             """
+            WITH diverted AS (
+                SELECT count(*) FILTER (WHERE reason = 'duplicate') AS duplicates,
+                       count(*) FILTER (WHERE reason = 'event_id_conflict') AS conflicts
+                FROM etl.duplicate_events WHERE batch_id = $1
+            )
             INSERT INTO etl.batches (
                 batch_id, worker_id, topic, started_at, events, rejected, bytes, partitions,
-                min_kafka_timestamp, max_kafka_timestamp, latency_p50_ms, latency_p95_ms, latency_max_ms, copy_ms)
-            VALUES ($1, $2, $3, to_timestamp($4::double precision / 1e6), $5, $6, $7, $8::jsonb,
-                to_timestamp($9::double precision / 1e3), to_timestamp($10::double precision / 1e3), $11, $12, $13, $14)
+                min_kafka_timestamp, max_kafka_timestamp, latency_p50_ms, latency_p95_ms, latency_max_ms, copy_ms,
+                duplicates, conflicts)
+            SELECT $1, $2, $3, to_timestamp($4::double precision / 1e6), $5::integer - d.duplicates - d.conflicts, $6,
+                $7, $8::jsonb, to_timestamp($9::double precision / 1e3), to_timestamp($10::double precision / 1e3),
+                $11, $12, $13, $14, d.duplicates, d.conflicts
+            FROM diverted AS d
+            RETURNING \(Self.summaryColumns)
             """,
             [
                 String(batch.batchID), workerID, topic, String(batch.startedAtMicros),
@@ -197,6 +206,18 @@ public final class PostgresEventSink: EventSink {
     }
 
     // MARK: - Helpers
+
+    static let summaryColumns = "rejected, duplicates, conflicts"
+
+    /// What the ledger row (its `summaryColumns`) says the database made of the
+    /// batch: its `rejected` counts the validator's rejects plus PostgreSQL's refusals.
+    static func commitSummary(_ batch: EventBatch, ledgerRow row: PQResult) throws -> CommitSummary {
+        guard let rejected = row.int64(0, 0), let duplicates = row.int64(0, 1), let conflicts = row.int64(0, 2) else {
+            throw PostgresError(message: "etl.batches row of batch \(batch.batchID) lacks its counts")
+        }
+        return CommitSummary(
+            refusedRows: Int(rejected) - batch.rejected, duplicates: Int(duplicates), conflicts: Int(conflicts))
+    }
 
     /// Daily partitions must exist before the COPY; created in their own short transaction.
     private func ensureEventPartitions(_ days: [Int32], on connection: PQConnection) throws {

@@ -11,15 +11,17 @@ public enum MetricCatalog {
     public static let eventsIngested = Entry(
         name: "pipeline_events_ingested_total",
         help:
-            "Events that passed the contract and were loaded into staging.events, counted when their batch commits (duplicates included)."
+            "New events loaded into staging.events, counted when their batch commits (not producer duplicates)."
     )
     public static let eventsRejected = Entry(
         name: "pipeline_events_rejected_total",
-        help: "Messages dead-lettered to etl.rejected_events when their batch commits, by reason code.")
+        help:
+            "Messages dead-lettered when their batch commits, by reason code (event_id_conflict: an event_id already loaded with other content)."
+    )
     public static let eventsDuplicate = Entry(
         name: "pipeline_events_duplicate_total",
         help:
-            "Loaded records whose event_id had already been loaded (producer duplicates), as the batch commit reports them."
+            "Exact copies of an event already loaded (producer duplicates), kept in etl.duplicate_events, counted when their batch commits."
     )
     public static let batches = Entry(
         name: "pipeline_batches_total",

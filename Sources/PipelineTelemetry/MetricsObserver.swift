@@ -18,8 +18,9 @@ public final class MetricsObserver: CommitObserver {
 
     public func batchCommitted(_ batch: EventBatch, _ commit: CommitSummary) {
         metrics.batchEnded(.committed)
-        metrics.eventsIngested.increment(by: Int64(batch.events - commit.refusedRows))
+        metrics.eventsIngested.increment(by: Int64(commit.newEvents(in: batch)))
         metrics.eventsDuplicate.increment(by: Int64(commit.duplicates))
+        if commit.conflicts > 0 { rejectedCounter("event_id_conflict").increment(by: Int64(commit.conflicts)) }
         metrics.bytesIngested.increment(by: Int64(batch.bytes))
         for (reason, count) in batch.rejectedByReason { rejectedCounter(reason).increment(by: Int64(count)) }
         if commit.refusedRows > 0 {

@@ -35,17 +35,18 @@ struct MetricsObserverTests {
         let metrics = PipelineMetrics()
         let observer = MetricsObserver(metrics: metrics)
         let batch = Self.batch(valid: 5, invalid: ["[1]", "not json", "{}"])
-        var commit = CommitSummary(refusedRows: 1, duplicates: 2)
+        var commit = CommitSummary(refusedRows: 1, duplicates: 2, conflicts: 1)
         commit.committedAtMicros = Self.nowMicros
         commit.commitDurationMicros = 30_000
         observer.batchCommitted(batch, commit)
 
         let text = Exposition(metrics.exposition())
-        #expect(text["pipeline_events_ingested_total"] == 4, "5 accepted, 1 refused by PostgreSQL")
+        #expect(text["pipeline_events_ingested_total"] == 1, "5 accepted: 1 refused, 2 duplicates, 1 conflict")
         #expect(text[#"pipeline_events_rejected_total{reason="not_object"}"#] == 1)
         #expect(text[#"pipeline_events_rejected_total{reason="invalid_json"}"#] == 1)
         #expect(text[#"pipeline_events_rejected_total{reason="missing_field"}"#] == 1)
         #expect(text[#"pipeline_events_rejected_total{reason="db_rejected"}"#] == 1)
+        #expect(text[#"pipeline_events_rejected_total{reason="event_id_conflict"}"#] == 1)
         #expect(text["pipeline_events_duplicate_total"] == 2)
         #expect(text["pipeline_bytes_ingested_total"] == Double(batch.bytes))
         #expect(text[#"pipeline_batches_total{outcome="committed"}"#] == 1)

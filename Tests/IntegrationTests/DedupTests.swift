@@ -1,0 +1,137 @@
+import Foundation
+import LibPQ
+import Testing
+
+/// Producer duplicates (same event_id at a new offset) count once everywhere,
+/// checked against answers computed in Swift from the distinct events.
+@Suite("producer duplicates count once", .serialized)
+struct DedupTests {
+    static let start = AggregateEvent.epochMs(2026, 3, 1, 12)
+    static let minute: Int64 = 60_000
+
+    @Test("copies in a batch, across batches and partitions, after a restart, after their window is final; conflicts")
+    func countedOnce() throws {
+        let kafka = try KafkaFixture(partitions: 4)
+        defer { withExtendedLifetime(kafka) {} }
+        let database = try TestDatabase.migrated("dedup")
+        var stream = AggregateEventStream(seed: 88)
+
+        // Batch 1: 1200 events over 40 minutes, 60 of them sent twice, half of
+        // those copies under another key (so, likely, on another partition).
+        let originals = stream.events(count: 1200, fromMs: Self.start, toMs: Self.start + 40 * Self.minute)
+        let copies = originals.prefix(60).enumerated().map { index, event in
+            var message = event.message
+            if index.isMultiple(of: 2) { message.key = Array("rekeyed-\(index)".utf8) }
+            return message
+        }
+        let first = stream.shuffle(originals).map(\.message) + copies
+        try kafka.produce(first)
+        var run = WorkerRun(kafka: kafka, database: database)
+        run.configuration.intervalMs = 30_000
+        run.configuration.maxBatchEvents = first.count
+        let firstSummary = try run.run()
+        #expect(firstSummary.events == originals.count)
+        #expect(firstSummary.duplicates == copies.count)
+
+        // Batch 2, by a restarted worker: copies of events whose windows are
+        // final by now (the watermark is 5 minutes behind the newest event),
+        // events reusing an id for other content, and new events.
+        let finalCopies = originals.filter { $0.timeMs < Self.start + 20 * Self.minute }.prefix(100)
+        let conflicts = originals.filter { $0.timeMs >= Self.start + 20 * Self.minute }.prefix(10).map { original in
+            var other = stream.event(timeMs: original.timeMs)
+            other.id = original.id
+            other.user = "someone-else"
+            return other
+        }
+        let newEvents = stream.events(
+            count: 300, fromMs: Self.start + 40 * Self.minute, toMs: Self.start + 45 * Self.minute)
+        let second = (finalCopies + conflicts + newEvents).map(\.message)
+        try kafka.produce(second)
+        run.configuration.workerID = "restarted"
+        run.configuration.maxBatchEvents = second.count
+        let secondSummary = try run.run()
+        #expect(secondSummary.events == newEvents.count)
+        #expect(secondSummary.duplicates == finalCopies.count)
+        #expect(secondSummary.conflicts == conflicts.count)
+
+        #expect(try database.count("SELECT etl.refresh_aggregates()") > 0)
+        let distinct = originals + newEvents
+        try expectAggregates(equal: distinct, in: database)
+        for view in ["analytics.events_per_5_minutes", "analytics.events_per_hour"] {
+            #expect(try database.count("SELECT sum(events) FROM \(view)") == distinct.count, "\(view)")
+        }
+        #expect(
+            try database.count("SELECT sum(views) FROM analytics.page_views_per_minute")
+                == distinct.filter { $0.type == "page_view" }.count)
+        #expect(
+            try database.count("SELECT coalesce(sum(late_events), 0) FROM analytics.late_events_per_minute") == 0,
+            "copies of events in final windows are not late events")
+
+        // The ledger accounts for every record; both payloads of each conflict are findable.
+        let ledger = try database.connect().execute(
+            "SELECT sum(events), sum(duplicates), sum(conflicts), sum(rejected) FROM etl.batches")
+        #expect(ledger.int64(0, 0) == Int64(distinct.count))
+        #expect(ledger.int64(0, 1) == Int64(copies.count + finalCopies.count))
+        #expect(ledger.int64(0, 2) == Int64(conflicts.count))
+        #expect(ledger.int64(0, 3) == 0)
+        #expect(
+            try database.count(
+                "SELECT count(*) FROM etl.event_id_conflicts WHERE first_payload <> conflicting_payload "
+                    + "AND conflicting_payload ->> 'user_id' = 'someone-else'") == conflicts.count)
+        try ExactlyOnceCheck(database: database, topic: kafka.topic).verify(first + second)
+    }
+
+    @Test("two transactions loading the same event_id at once: the first to commit keeps it")
+    func concurrentClaims() throws {
+        let database = try TestDatabase.migrated("dedupcc")
+        let first = try database.connect()
+        try first.execute("SELECT etl.ensure_event_partitions(ARRAY[DATE '2026-03-01'])")
+        try first.execute("BEGIN")
+        try first.execute(Self.insertEvent(partition: 0))
+
+        // The second blocks on the first's uncommitted event_id, then finds it claimed.
+        let second = BlockingStatement(url: database.url, sql: "BEGIN; \(Self.insertEvent(partition: 1)); COMMIT")
+        let deadline = Date().addingTimeInterval(20)
+        while try database.count(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'BEGIN; INSERT%'") == 0
+        {
+            try #require(Date() < deadline, "the second transaction never waited for the first")
+            usleep(20_000)
+        }
+        try first.execute("COMMIT")
+        try second.wait()
+
+        #expect(try database.count("SELECT count(*) FROM staging.events WHERE kafka_partition = 0") == 1)
+        #expect(try database.count("SELECT count(*) FROM staging.events WHERE kafka_partition = 1") == 0)
+        #expect(
+            try database.scalar("SELECT reason || ' of ' || first_partition FROM etl.duplicate_events")
+                == "duplicate of 0")
+    }
+
+    static func insertEvent(partition: Int) -> String {
+        """
+        INSERT INTO staging.events (event_id, event_type, event_time, user_id, payload, kafka_topic,
+                                    kafka_partition, kafka_offset, batch_id)
+        VALUES ('00000000-0000-4000-8000-0000000000cc', 'click', '2026-03-01 12:00:00+00', 'u1',
+                '{"element": "nav"}', 'events', \(partition), 0, \(partition + 1))
+        """
+    }
+}
+
+/// Runs SQL on a connection of its own, on a thread of its own (it may block on locks).
+final class BlockingStatement: @unchecked Sendable {  // result is written once, before the semaphore signals
+    private var result: Result<Void, Error>?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(url: String, sql: String) {
+        Thread { [self] in
+            result = Result { try PQConnection(url).executeScript(sql) }
+            done.signal()
+        }.start()
+    }
+
+    func wait() throws {
+        done.wait()
+        try result!.get()
+    }
+}
