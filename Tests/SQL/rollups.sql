@@ -5,7 +5,7 @@
 -- new objects (migrations 0014-0015).
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(32);
+SELECT plan(36);
 
 SELECT has_table('etl', 'agg_users_5m', 'membership of the 5-minute users');
 SELECT has_table('etl', 'agg_users_1h', 'membership of the hourly users');
@@ -95,6 +95,35 @@ SELECT results_eq(
     $$SELECT event_type, events, users FROM analytics.events_per_hour WHERE bucket = '2026-02-01 10:00+00' ORDER BY 1$$,
     $$VALUES ('click'::text, 1::bigint, 1::bigint), ('page_view', 3, 3), ('transaction', 1, 1)$$,
     'hour 10 rebuilt exactly');
+
+-- Session windows (0016): a batch continuing a session extends it, a late one inside it recomputes it.
+INSERT INTO staging.events (event_id, event_type, event_time, user_id, payload, kafka_topic, kafka_partition, kafka_offset, batch_id)
+VALUES (gen_random_uuid(), 'page_view', '2026-02-01 20:00:00+00', 'w1', '{"session_id": "a"}', 'events', 0, 10, 3),
+       (gen_random_uuid(), 'page_view', '2026-02-01 20:10:00+00', 'w1', '{"session_id": "a"}', 'events', 0, 11, 3);
+SELECT etl.refresh_aggregates();
+INSERT INTO staging.events (event_id, event_type, event_time, user_id, payload, kafka_topic, kafka_partition, kafka_offset, batch_id)
+VALUES (gen_random_uuid(), 'transaction', '2026-02-01 20:25:00+00', 'w1', '{"session_id": "a", "amount": 3, "currency": "EUR"}', 'events', 0, 12, 4),
+       (gen_random_uuid(), 'click', '2026-02-01 21:30:00+00', 'w1', '{"session_id": "b", "element": "x"}', 'events', 0, 13, 4);
+SELECT etl.refresh_aggregates();
+SELECT results_eq(
+    $$SELECT session_start, session_end, events, pages, revenue FROM analytics.user_sessions WHERE user_id = 'w1' ORDER BY 1$$,
+    $$VALUES ('2026-02-01 20:00+00'::timestamptz, '2026-02-01 20:55+00'::timestamptz, 3::bigint, 2::bigint, 3::numeric),
+             ('2026-02-01 21:30+00', '2026-02-01 22:00+00', 1, 0, 0)$$,
+    'a continued session is extended; 65 minutes later a new one starts');
+INSERT INTO staging.events (event_id, event_type, event_time, user_id, payload, kafka_topic, kafka_partition, kafka_offset, batch_id)
+VALUES (gen_random_uuid(), 'page_view', '2026-02-01 19:45:00+00', 'w1', '{"session_id": "a"}', 'events', 0, 14, 5),
+       (gen_random_uuid(), 'page_view', '2026-02-01 20:50:00+00', 'w1', '{"session_id": "a"}', 'events', 0, 15, 5),
+       (gen_random_uuid(), 'page_view', '2026-02-01 21:10:00+00', 'w1', '{"session_id": "a"}', 'events', 0, 16, 5);
+SELECT etl.refresh_aggregates();
+SELECT results_eq(
+    $$SELECT session_start, session_end, events, pages, revenue FROM analytics.user_sessions WHERE user_id = 'w1' ORDER BY 1$$,
+    $$VALUES ('2026-02-01 19:45+00'::timestamptz, '2026-02-01 22:00+00'::timestamptz, 7::bigint, 5::bigint, 3::numeric)$$,
+    'late events before and between sessions merge them all');
+SELECT is(etl.rebuild_aggregates('2026-02-01 19:00+00', '2026-02-01 22:00+00'), 180, 'rebuild');
+SELECT results_eq(
+    $$SELECT session_start, session_end, events, pages, revenue FROM analytics.user_sessions WHERE user_id = 'w1' ORDER BY 1$$,
+    $$VALUES ('2026-02-01 19:45+00'::timestamptz, '2026-02-01 22:00+00'::timestamptz, 7::bigint, 5::bigint, 3::numeric)$$,
+    'the rebuilt sessions equal the incremental ones');
 
 -- The writer requests and works through rebuilds; the reader sees none of the state.
 SET ROLE pipeline_writer;
