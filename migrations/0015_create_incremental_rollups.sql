@@ -406,9 +406,25 @@ END;
 $$;
 
 -- The history loaded before this migration has no membership state: rebuild
--- it (the whole hours that staging still holds), a chunk per refresh.
-SELECT etl.request_rebuild(min(e.event_time), max(e.event_time) + interval '1 microsecond',
+-- it, a chunk per refresh. Only what staging holds, run by run of consecutive
+-- daily partitions and trimmed to their first and last event: a day whose
+-- partition retention dropped keeps its aggregates (a rebuild would empty it).
+-- The newest run is requested first (lowest id), so it is rebuilt first.
+SELECT etl.request_rebuild(b.first_event, b.last_event + interval '1 microsecond',
                            '0015: membership state of the incremental 5-minute and hourly rollups and the funnel')
-FROM staging.events AS e
-HAVING min(e.event_time) IS NOT NULL  -- min and max only: two index probes, not a scan
-   AND NOT EXISTS (SELECT FROM etl.rebuild_requests AS r WHERE r.reason LIKE '0015:%');
+FROM (SELECT min(d.day) AS first_day, max(d.day) + 1 AS end_day
+      FROM (SELECT p.day, p.day - (row_number() OVER (ORDER BY p.day))::integer AS run
+            FROM (SELECT to_date(substr(c.relname, 9), 'YYYYMMDD') AS day
+                  FROM pg_catalog.pg_inherits AS i
+                  JOIN pg_catalog.pg_class AS c ON c.oid = i.inhrelid
+                  WHERE i.inhparent = 'staging.events'::regclass AND c.relname ~ '^events_p[0-9]{8}$') AS p) AS d
+      GROUP BY d.run) AS r
+CROSS JOIN LATERAL (
+    -- min and max only: two index probes per run, not a scan
+    SELECT min(e.event_time) AS first_event, max(e.event_time) AS last_event
+    FROM staging.events AS e
+    WHERE e.event_time >= r.first_day::timestamp AT TIME ZONE 'UTC'
+      AND e.event_time < r.end_day::timestamp AT TIME ZONE 'UTC') AS b
+WHERE b.first_event IS NOT NULL
+  AND NOT EXISTS (SELECT FROM etl.rebuild_requests AS q WHERE q.reason LIKE '0015:%')
+ORDER BY r.first_day DESC;

@@ -99,7 +99,7 @@ struct RollupTests {
         try expectAggregates(equal: events, in: database)
     }
 
-    @Test("migration 0015 requests a rebuild of the history in staging; after it the rollups are exact")
+    @Test("migration 0015 requests a rebuild of what staging holds, newest first; after it the rollups are exact")
     func migrationRequestsRebuild() throws {
         let database = try TestDatabase.create("rollupmigrate")
         let files = try MigrationSource.directory(repositoryMigrationsPath).load()
@@ -107,16 +107,30 @@ struct RollupTests {
         var stream = AggregateEventStream(seed: 53)
         let before = stream.events(
             count: 800, fromMs: Self.midnight - 50 * Self.minute, toMs: Self.midnight + 70 * Self.minute)
-        try insert(before, batchID: 1, on: database.connect())
+        // A replay of an older day, and a day whose partition retention then drops (its aggregates stay).
+        let older = stream.events(
+            count: 50, fromMs: Self.midnight - 11 * 1440 * Self.minute,
+            toMs: Self.midnight - 11 * 1440 * Self.minute + 30 * Self.minute)
+        let dropped = stream.events(
+            count: 50, fromMs: Self.midnight - 6 * 1440 * Self.minute,
+            toMs: Self.midnight - 6 * 1440 * Self.minute + 30 * Self.minute)
+        try insert(before + older + dropped, batchID: 1, on: database.connect())
         _ = try database.scalar("SELECT etl.refresh_aggregates()")
+        try database.connect().execute("DROP TABLE staging.events_p20251226")
 
         try Migrator(connection: database.connect(), migrations: files).migrate()
-        let range = try database.connect().execute(
-            "SELECT extract(epoch FROM range_from)::bigint, extract(epoch FROM range_to)::bigint FROM etl.rebuild_requests"
-        )
-        #expect(range.rowCount == 1)
-        let hours = Set(before.map { $0.timeMs / 3_600_000 * 3600 })
-        #expect(range.int64(0, 0) == hours.min() && range.int64(0, 1) == hours.max()! + 3600)
+        let requests = try database.connect().execute(
+            """
+            SELECT extract(epoch FROM range_from)::bigint, extract(epoch FROM range_to)::bigint
+            FROM etl.rebuild_requests ORDER BY request_id
+            """)
+        func hours(_ events: [AggregateEvent]) -> [Int64] {
+            let hours = events.map { $0.timeMs / 3_600_000 * 3600 }
+            return [hours.min()!, hours.max()! + 3600]
+        }
+        #expect(requests.rowCount == 2)
+        #expect([requests.int64(0, 0)!, requests.int64(0, 1)!] == hours(before))
+        #expect([requests.int64(1, 0)!, requests.int64(1, 1)!] == hours(older))
 
         // A late event for the oldest hour before the rebuild reached it: exact in the end all the same.
         let late = stream.events(
@@ -126,7 +140,7 @@ struct RollupTests {
         defer { try? FileManager.default.removeItem(atPath: log) }
         #expect(try PipelineBinary.run(["refresh", "--database", database.url], logFile: log) == 0)
         #expect(try database.count("SELECT count(*) FROM etl.rebuild_requests") == 0)
-        try expectAggregates(equal: before + late, in: database)
+        try expectAggregates(equal: before + older + dropped + late, in: database)
     }
 
     /// The rollup views, as one text value to compare.
