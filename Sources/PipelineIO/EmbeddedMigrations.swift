@@ -1289,8 +1289,8 @@ enum EmbeddedMigrations {
             --   inserted, exactly (no approximate distinct counts);
             -- - the funnel: agg_funnel_sessions_1h holds per (hour, user_id, session_id)
             --   which steps the session reached; the dirty minutes' sessions are merged
-            --   in (flags OR-ed) and each count grows by the sessions or steps that were
-            --   new. Re-reading a minute already counted adds nothing, so a refresh that
+            --   in ON CONFLICT (step bits OR-ed) and each count grows by the sessions or
+            --   steps RETURNING reports as new. Re-reading a minute already counted adds nothing, so a refresh that
             --   sees a batch committed after it took the marks is still exact.
             -- The minute tables are still recomputed per dirty minute (a minute is small).
             --
@@ -1325,19 +1325,21 @@ enum EmbeddedMigrations {
             COMMENT ON TABLE etl.agg_users_1h IS
                 'Who was counted in agg_events_1h.users: one row per (hour, event_type, user_id).';
 
+            -- steps: bits of the funnel steps reached, 1 viewed, 2 clicked, 4 added to
+            -- cart, 8 paid. added: what the refresh that last wrote the row added (the
+            -- same bits, and 16 when it inserted the session): RETURNING reports it, so
+            -- the counts grow by what is new without reading the hour's sessions.
             CREATE TABLE IF NOT EXISTS etl.agg_funnel_sessions_1h (
-                bucket        timestamptz NOT NULL,
-                user_id       text        NOT NULL,
-                session_id    text        NOT NULL,
-                viewed        boolean     NOT NULL,
-                clicked       boolean     NOT NULL,
-                added_to_cart boolean     NOT NULL,
-                paid          boolean     NOT NULL,
+                bucket     timestamptz NOT NULL,
+                user_id    text        NOT NULL,
+                session_id text        NOT NULL,
+                steps      smallint    NOT NULL,
+                added      smallint    NOT NULL,
                 CONSTRAINT agg_funnel_sessions_1h_pkey PRIMARY KEY (bucket, user_id, session_id)
             );
 
             COMMENT ON TABLE etl.agg_funnel_sessions_1h IS
-                'Which funnel steps each (user_id, session_id) reached in each hour; agg_funnel_1h counts these rows.';
+                'Funnel steps (bits: 1 viewed, 2 clicked, 4 added to cart, 8 paid) each (user_id, session_id) reached per hour.';
 
             -- Pending rebuilds, worked through newest first: [range_from, next_to) is still to do.
             CREATE TABLE IF NOT EXISTS etl.rebuild_requests (
@@ -1475,51 +1477,35 @@ enum EmbeddedMigrations {
 
                 -- A session is (user_id, session_id); "added to cart" is a click whose
                 -- element is 'add_to_cart' (as in 0009). The contract makes session_id a
-                -- string when present.
-                WITH seen AS MATERIALIZED (
+                -- string when present. Each candidate row is one index probe (ON
+                -- CONFLICT); only rows that gain a step are written, and RETURNING says
+                -- which steps (and sessions) are new.
+                WITH seen AS (
                     SELECT date_trunc('hour', e.event_time, 'UTC') AS bucket, e.user_id, e.payload ->> 'session_id' AS session_id,
-                           bool_or(e.event_type = 'page_view') AS viewed,
-                           bool_or(e.event_type = 'click') AS clicked,
-                           bool_or(e.event_type = 'click' AND (e.payload ->> 'element' = 'add_to_cart') IS TRUE) AS added_to_cart,
-                           bool_or(e.event_type = 'transaction') AS paid
+                           bit_or(CASE WHEN e.event_type = 'page_view' THEN 1
+                                       WHEN e.event_type = 'click' AND (e.payload ->> 'element' = 'add_to_cart') IS TRUE THEN 2 | 4
+                                       WHEN e.event_type = 'click' THEN 2
+                                       WHEN e.event_type = 'transaction' THEN 8
+                                       ELSE 0 END)::smallint AS steps
                     FROM staging.events AS e
                     WHERE e.event_time >= p_lo AND e.event_time < p_hi AND e.payload ->> 'session_id' IS NOT NULL
                     GROUP BY 1, 2, 3
                 ),
-                -- What is new: the statement's snapshot shows the membership before the INSERT below.
-                delta AS MATERIALIZED (
-                    SELECT s.bucket, s.user_id, s.session_id, s.viewed, s.clicked, s.added_to_cart, s.paid,
-                           f.bucket IS NULL AS new_session,
-                           s.viewed AND NOT coalesce(f.viewed, false) AS new_viewed,
-                           s.clicked AND NOT coalesce(f.clicked, false) AS new_clicked,
-                           s.added_to_cart AND NOT coalesce(f.added_to_cart, false) AS new_added_to_cart,
-                           s.paid AND NOT coalesce(f.paid, false) AS new_paid
-                    FROM seen AS s
-                    LEFT JOIN etl.agg_funnel_sessions_1h AS f
-                        ON f.bucket = s.bucket AND f.user_id = s.user_id AND f.session_id = s.session_id
-                       -- plain-value bounds: whatever the join method, only the touched
-                       -- hours' sessions are read (without them a hash join read them all)
-                       AND f.bucket >= date_trunc('hour', p_lo, 'UTC') AND f.bucket < p_hi
-                ),
                 saved AS (
-                    INSERT INTO etl.agg_funnel_sessions_1h AS f (bucket, user_id, session_id, viewed, clicked, added_to_cart, paid)
-                    SELECT d.bucket, d.user_id, d.session_id, d.viewed, d.clicked, d.added_to_cart, d.paid
-                    FROM delta AS d
-                    WHERE d.new_session OR d.new_viewed OR d.new_clicked OR d.new_added_to_cart OR d.new_paid
+                    INSERT INTO etl.agg_funnel_sessions_1h AS f (bucket, user_id, session_id, steps, added)
+                    SELECT s.bucket, s.user_id, s.session_id, s.steps, s.steps | 16 FROM seen AS s
                     ON CONFLICT ON CONSTRAINT agg_funnel_sessions_1h_pkey DO UPDATE
-                    SET viewed = f.viewed OR excluded.viewed,
-                        clicked = f.clicked OR excluded.clicked,
-                        added_to_cart = f.added_to_cart OR excluded.added_to_cart,
-                        paid = f.paid OR excluded.paid
+                    SET steps = f.steps | excluded.steps, added = excluded.steps & ~f.steps
+                    WHERE excluded.steps & ~f.steps <> 0
+                    RETURNING f.bucket, f.added
                 )
                 INSERT INTO etl.agg_funnel_1h AS r (bucket, sessions, sessions_viewed, sessions_clicked,
                                                     sessions_added_to_cart, sessions_paid)
-                SELECT d.bucket, count(*) FILTER (WHERE d.new_session), count(*) FILTER (WHERE d.new_viewed),
-                       count(*) FILTER (WHERE d.new_clicked), count(*) FILTER (WHERE d.new_added_to_cart),
-                       count(*) FILTER (WHERE d.new_paid)
-                FROM delta AS d
-                WHERE d.new_session OR d.new_viewed OR d.new_clicked OR d.new_added_to_cart OR d.new_paid
-                GROUP BY d.bucket
+                SELECT n.bucket, count(*) FILTER (WHERE n.added & 16 <> 0), count(*) FILTER (WHERE n.added & 1 <> 0),
+                       count(*) FILTER (WHERE n.added & 2 <> 0), count(*) FILTER (WHERE n.added & 4 <> 0),
+                       count(*) FILTER (WHERE n.added & 8 <> 0)
+                FROM saved AS n
+                GROUP BY n.bucket
                 ON CONFLICT ON CONSTRAINT agg_funnel_1h_pkey DO UPDATE
                 SET sessions = r.sessions + excluded.sessions,
                     sessions_viewed = r.sessions_viewed + excluded.sessions_viewed,
