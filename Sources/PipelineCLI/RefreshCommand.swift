@@ -8,6 +8,8 @@ struct RefreshCommand: ParsableCommand {
         abstract: "Recompute the windowed aggregates for the time buckets loaded since the last refresh.",
         discussion: """
             The worker does this after every batch; cron does it every minute as a backstop. \
+            Each refresh also rebuilds one chunk (setting rebuild_chunk, an hour) of the ranges migrations \
+            requested (etl.rebuild_requests); this command works through all of them, a chunk per transaction. \
             --rebuild --from T1 --to T2 recomputes every aggregate for that range from staging.events \
             (the backfill after a migration changes an aggregate's definition).
             """)
@@ -42,6 +44,20 @@ struct RefreshCommand: ParsableCommand {
             // Waits for a refresh a worker may be running, rather than returning 0 at once.
             let buckets = try connection.execute("SELECT etl.refresh_aggregates(p_wait => true)").value(0, 0) ?? "0"
             print("refreshed \(buckets) bucket(s)")
+            try workThroughRebuildRequests(on: connection)
         }
+    }
+
+    /// Each refresh takes one chunk of the rebuilds migrations requested
+    /// (etl.rebuild_requests); run the rest now, one committed chunk at a time,
+    /// so no transaction runs for hours and an interruption loses at most one chunk.
+    private func workThroughRebuildRequests(on connection: PQConnection) throws {
+        let pending = "SELECT count(*) FROM etl.rebuild_requests"
+        var chunks = 0
+        while (try connection.execute(pending).int64(0, 0) ?? 0) > 0 {
+            _ = try connection.execute("SELECT etl.refresh_aggregates(p_wait => true)")
+            chunks += 1
+        }
+        if chunks > 0 { print("rebuilt \(chunks) more chunk(s) that migrations requested") }
     }
 }

@@ -924,9 +924,928 @@ enum EmbeddedMigrations {
 
             """####),
         Migration(
-            version: 20, name: "create_event_dedup",
+            version: 14, name: "partition_user_sessions",
             sql: ####"""
-            -- 0020_create_event_dedup.sql
+            -- 0014_partition_user_sessions.sql
+            -- Session windows whose refresh cost follows the batch, not the history.
+            -- Measured (BENCHMARKS.md): with 1 000 000 sessions, inserting a batch's
+            -- 5 000 new sessions into etl.agg_user_sessions touched a random leaf page of
+            -- each of its three user-keyed B-trees per session, and each dirty user's
+            -- lookup descended 1 000 000-entry indexes. Now the table is range-partitioned
+            -- by session_end, one partition per UTC day:
+            -- - new and extended sessions end after the batch's events, so they land in
+            --   the latest partitions, whose indexes hold one day of sessions;
+            -- - the lookup of a dirty user's mergeable sessions (those ending at or after
+            --   its first new event) and their DELETE carry a plain lower bound on
+            --   session_end, so partitions that ended before every dirty range are pruned.
+            -- Two indexes instead of three: the key (user_id, session_end) serves the
+            -- lookup and the DELETE (sessions of one user are disjoint, so no two of them
+            -- end at the same instant); session_start serves readers' time filters.
+            -- A partition key must be part of the key, hence (user_id, session_end) and
+            -- not the former (user_id, session_start) (still unique by construction).
+
+            -- Creates the daily partitions of etl.agg_user_sessions for the given UTC
+            -- days of session_end, if missing; returns how many.
+            CREATE OR REPLACE FUNCTION etl.ensure_session_partitions(p_days date[])
+            RETURNS integer
+            LANGUAGE plpgsql
+            SECURITY DEFINER  -- the writer refreshes; creating a partition needs the parent's owner
+            SET search_path = ''
+            AS $$
+            DECLARE
+                v_day     date;
+                v_name    text;
+                v_created integer := 0;
+            BEGIN
+                -- Purpose: one partition per UTC day of session_end; creators serialize on
+                -- an advisory lock and the second finds the partition there.
+                FOREACH v_day IN ARRAY p_days LOOP
+                    -- 'agg_user_sessions_p' || yyyymmdd: 27 characters, below the 63-byte identifier limit.
+                    v_name := 'agg_user_sessions_p' || to_char(v_day, 'YYYYMMDD');
+                    CONTINUE WHEN to_regclass('etl.' || v_name) IS NOT NULL;
+                    PERFORM pg_advisory_xact_lock(hashtext('etl.agg_user_sessions partitions'));
+                    CONTINUE WHEN to_regclass('etl.' || v_name) IS NOT NULL;
+                    BEGIN
+                        EXECUTE format(
+                            'CREATE TABLE etl.%I PARTITION OF etl.agg_user_sessions FOR VALUES FROM (%L) TO (%L)',
+                            v_name,
+                            (v_day::timestamp AT TIME ZONE 'UTC'),
+                            ((v_day + 1)::timestamp AT TIME ZONE 'UTC'));
+                        v_created := v_created + 1;
+                    EXCEPTION WHEN duplicate_table THEN
+                        NULL;  -- committed by another session after our catalog snapshot
+                    END;
+                END LOOP;
+                RETURN v_created;
+            END;
+            $$;
+
+            -- Replace the plain table by the partitioned one, keeping every session.
+            DO $$
+            BEGIN
+                IF (SELECT c.relkind FROM pg_catalog.pg_class AS c WHERE c.oid = to_regclass('etl.agg_user_sessions')) = 'r' THEN
+                    ALTER TABLE etl.agg_user_sessions RENAME TO agg_user_sessions_0008;
+                    ALTER TABLE etl.agg_user_sessions_0008 RENAME CONSTRAINT agg_user_sessions_pkey TO agg_user_sessions_0008_pkey;
+                    ALTER INDEX etl.agg_user_sessions_start_idx RENAME TO agg_user_sessions_0008_start_idx;
+                    ALTER INDEX etl.agg_user_sessions_user_id_end_idx RENAME TO agg_user_sessions_0008_user_id_end_idx;
+                END IF;
+            END;
+            $$;
+
+            CREATE TABLE IF NOT EXISTS etl.agg_user_sessions (
+                user_id       text        NOT NULL,
+                session_start timestamptz NOT NULL,
+                session_end   timestamptz NOT NULL,
+                last_event_at timestamptz NOT NULL,
+                events        bigint      NOT NULL,
+                pages         bigint      NOT NULL,
+                revenue       numeric     NOT NULL,
+                CONSTRAINT agg_user_sessions_pkey PRIMARY KEY (user_id, session_end)
+            ) PARTITION BY RANGE (session_end);
+
+            CREATE INDEX IF NOT EXISTS agg_user_sessions_start_idx ON etl.agg_user_sessions (session_start);
+
+            COMMENT ON TABLE etl.agg_user_sessions IS
+                'Session windows per user (30-minute gap), partitioned by UTC day of session_end (etl.ensure_session_partitions).';
+
+            DO $$
+            BEGIN
+                IF to_regclass('etl.agg_user_sessions_0008') IS NOT NULL THEN
+                    PERFORM etl.ensure_session_partitions(ARRAY(
+                        SELECT DISTINCT (s.session_end AT TIME ZONE 'UTC')::date FROM etl.agg_user_sessions_0008 AS s));
+                    INSERT INTO etl.agg_user_sessions
+                    SELECT s.user_id, s.session_start, s.session_end, s.last_event_at, s.events, s.pages, s.revenue
+                    FROM etl.agg_user_sessions_0008 AS s;
+                END IF;
+            END;
+            $$;
+
+            -- Same columns as in 0010; now reads the partitioned table.
+            CREATE OR REPLACE VIEW analytics.user_sessions AS
+            SELECT s.user_id, s.session_start, s.session_end, s.events, s.pages, s.revenue
+            FROM etl.agg_user_sessions AS s;
+
+            DROP TABLE IF EXISTS etl.agg_user_sessions_0008;
+
+            -- Cron's partition maintenance also creates the session partitions ahead, so
+            -- a refresh rarely creates one (creating takes a brief exclusive lock on the
+            -- parent, held until that refresh commits).
+            CREATE OR REPLACE FUNCTION etl.ensure_partitions(p_days_back integer DEFAULT 1, p_days_ahead integer DEFAULT 3)
+            RETURNS integer
+            LANGUAGE plpgsql
+            SECURITY DEFINER  -- as in 0013: partitions are created as the tables' owner
+            SET search_path = ''
+            AS $$
+            DECLARE
+                v_today date := (now() AT TIME ZONE 'UTC')::date;
+            BEGIN
+                -- Purpose: cron entry point; the ensure_* functions serialize creators.
+                RETURN etl.ensure_event_partitions(ARRAY(
+                           SELECT v_today + d FROM generate_series(-p_days_back, p_days_ahead) AS d))
+                     + etl.ensure_session_partitions(ARRAY(
+                           SELECT v_today + d FROM generate_series(-p_days_back, p_days_ahead) AS d));
+            END;
+            $$;
+
+            -- As in 0009, except the session windows (see the header): the lookup and
+            -- the DELETE carry plain session_end bounds, and the partitions the new
+            -- sessions need are created first.
+            CREATE OR REPLACE FUNCTION etl.refresh_aggregates(p_wait boolean DEFAULT false)
+            RETURNS integer
+            LANGUAGE plpgsql
+            SET search_path = ''
+            AS $$
+            DECLARE
+                v_minutes timestamptz[];
+                v_lo      timestamptz;
+                v_hi      timestamptz;
+                v_users   text[];
+                v_from    timestamptz[];
+                v_to      timestamptz[];
+            BEGIN
+                -- Purpose: the cost follows the touched buckets, never the history.
+                IF p_wait THEN
+                    PERFORM pg_advisory_xact_lock(hashtext('etl.refresh_aggregates'));
+                ELSIF NOT pg_try_advisory_xact_lock(hashtext('etl.refresh_aggregates')) THEN
+                    RETURN 0;
+                END IF;
+
+                -- Marks committed after this DELETE's snapshot stay for the next refresh.
+                WITH d AS (DELETE FROM etl.dirty_minutes RETURNING bucket)
+                SELECT array_agg(DISTINCT d.bucket ORDER BY d.bucket) INTO v_minutes FROM d;
+
+                WITH d AS (DELETE FROM etl.dirty_users RETURNING user_id, first_time, last_time),
+                r AS (SELECT d.user_id, min(d.first_time) AS t_from, max(d.last_time) AS t_to FROM d GROUP BY d.user_id)
+                SELECT array_agg(r.user_id), array_agg(r.t_from), array_agg(r.t_to) INTO v_users, v_from, v_to FROM r;
+
+                -- The contract guarantees currency, service and level on their types;
+                -- '(none)' keeps a refresh from failing (and blocking every later one)
+                -- should an event without them reach staging anyway.
+                --
+                -- Each run of consecutive dirty buckets (an island) is recomputed with
+                -- one range statement per aggregate: the range is a plain value, so the
+                -- planner prunes to the touched partitions and range-scans their
+                -- event_time index even when a fresh partition has no statistics yet.
+                FOR v_lo, v_hi IN
+                    SELECT min(m), max(m) + interval '1 minute'
+                    FROM (SELECT m, m - row_number() OVER (ORDER BY m) * interval '1 minute' AS island
+                          FROM unnest(v_minutes) AS m) AS x
+                    GROUP BY island
+                LOOP
+                    DELETE FROM etl.agg_events_1m WHERE bucket >= v_lo AND bucket < v_hi;
+                    INSERT INTO etl.agg_events_1m (bucket, event_type, events, users)
+                    SELECT date_trunc('minute', e.event_time, 'UTC'), e.event_type, count(*), count(DISTINCT e.user_id)
+                    FROM staging.events AS e
+                    WHERE e.event_time >= v_lo AND e.event_time < v_hi
+                    GROUP BY 1, 2;
+
+                    DELETE FROM etl.agg_revenue_1m WHERE bucket >= v_lo AND bucket < v_hi;
+                    INSERT INTO etl.agg_revenue_1m (bucket, currency, transactions, revenue)
+                    SELECT date_trunc('minute', e.event_time, 'UTC'), coalesce(e.payload ->> 'currency', '(none)'), count(*),
+                           coalesce(sum((e.payload ->> 'amount')::numeric), 0)
+                    FROM staging.events AS e
+                    WHERE e.event_time >= v_lo AND e.event_time < v_hi AND e.event_type = 'transaction'
+                    GROUP BY 1, 2;
+
+                    DELETE FROM etl.agg_page_views_1m WHERE bucket >= v_lo AND bucket < v_hi;
+                    INSERT INTO etl.agg_page_views_1m (bucket, page, country, views, users)
+                    SELECT date_trunc('minute', e.event_time, 'UTC'), coalesce(e.payload ->> 'page', '(none)'),
+                           coalesce(e.payload ->> 'country', '(none)'), count(*), count(DISTINCT e.user_id)
+                    FROM staging.events AS e
+                    WHERE e.event_time >= v_lo AND e.event_time < v_hi AND e.event_type = 'page_view'
+                    GROUP BY 1, 2, 3;
+
+                    DELETE FROM etl.agg_logs_1m WHERE bucket >= v_lo AND bucket < v_hi;
+                    INSERT INTO etl.agg_logs_1m (bucket, service, level, events)
+                    SELECT date_trunc('minute', e.event_time, 'UTC'), coalesce(e.payload ->> 'service', '(none)'),
+                           coalesce(e.payload ->> 'level', '(none)'), count(*)
+                    FROM staging.events AS e
+                    WHERE e.event_time >= v_lo AND e.event_time < v_hi AND e.event_type = 'log'
+                    GROUP BY 1, 2, 3;
+                END LOOP;
+
+                FOR v_lo, v_hi IN
+                    SELECT min(f), max(f) + interval '5 minutes'
+                    FROM (SELECT f, f - row_number() OVER (ORDER BY f) * interval '5 minutes' AS island
+                          FROM (SELECT DISTINCT date_bin(interval '5 minutes', m, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS f
+                                FROM unnest(v_minutes) AS m) AS d) AS x
+                    GROUP BY island
+                LOOP
+                    DELETE FROM etl.agg_events_5m WHERE bucket >= v_lo AND bucket < v_hi;
+                    INSERT INTO etl.agg_events_5m (bucket, event_type, events, users)
+                    SELECT date_bin(interval '5 minutes', e.event_time, TIMESTAMPTZ '2000-01-01 00:00:00+00'), e.event_type,
+                           count(*), count(DISTINCT e.user_id)
+                    FROM staging.events AS e
+                    WHERE e.event_time >= v_lo AND e.event_time < v_hi
+                    GROUP BY 1, 2;
+                END LOOP;
+
+                -- Hourly rollups and the funnel scan the whole touched hour (distinct
+                -- users and sessions do not add up across minutes).
+                FOR v_lo, v_hi IN
+                    SELECT min(h), max(h) + interval '1 hour'
+                    FROM (SELECT h, h - row_number() OVER (ORDER BY h) * interval '1 hour' AS island
+                          FROM (SELECT DISTINCT date_trunc('hour', m, 'UTC') AS h FROM unnest(v_minutes) AS m) AS d) AS x
+                    GROUP BY island
+                LOOP
+                    DELETE FROM etl.agg_events_1h WHERE bucket >= v_lo AND bucket < v_hi;
+                    INSERT INTO etl.agg_events_1h (bucket, event_type, events, users)
+                    SELECT date_trunc('hour', e.event_time, 'UTC'), e.event_type, count(*), count(DISTINCT e.user_id)
+                    FROM staging.events AS e
+                    WHERE e.event_time >= v_lo AND e.event_time < v_hi
+                    GROUP BY 1, 2;
+
+                    DELETE FROM etl.agg_funnel_1h WHERE bucket >= v_lo AND bucket < v_hi;
+                    INSERT INTO etl.agg_funnel_1h (bucket, sessions, sessions_viewed, sessions_clicked,
+                                                   sessions_added_to_cart, sessions_paid)
+                    SELECT date_trunc('hour', e.event_time, 'UTC'),
+                           count(DISTINCT (e.user_id, e.payload ->> 'session_id')),
+                           count(DISTINCT (e.user_id, e.payload ->> 'session_id')) FILTER (WHERE e.event_type = 'page_view'),
+                           count(DISTINCT (e.user_id, e.payload ->> 'session_id')) FILTER (WHERE e.event_type = 'click'),
+                           count(DISTINCT (e.user_id, e.payload ->> 'session_id'))
+                               FILTER (WHERE e.event_type = 'click' AND e.payload ->> 'element' = 'add_to_cart'),
+                           count(DISTINCT (e.user_id, e.payload ->> 'session_id')) FILTER (WHERE e.event_type = 'transaction')
+                    FROM staging.events AS e
+                    WHERE e.event_time >= v_lo AND e.event_time < v_hi AND e.payload ? 'session_id'
+                    GROUP BY 1;
+                END LOOP;
+
+                IF v_users IS NOT NULL THEN
+                    PERFORM etl.refresh_user_sessions(v_users, v_from, v_to);
+                END IF;
+
+                RETURN coalesce(cardinality(v_minutes), 0);  -- an empty array_agg is NULL
+            END;
+            $$;
+
+            -- Recomputes the session windows of the given users around their event-time
+            -- ranges [p_from[i], p_to[i]] from staging: widens each range to the sessions
+            -- it can merge with (those within 30 minutes), drops those sessions and
+            -- rebuilds the range (sessions outside it are more than 30 minutes away).
+            -- Called by etl.refresh_aggregates under its lock.
+            CREATE OR REPLACE FUNCTION etl.refresh_user_sessions(p_users text[], p_from timestamptz[], p_to timestamptz[])
+            RETURNS void
+            LANGUAGE plpgsql
+            SET search_path = ''
+            AS $$
+            DECLARE
+                v_users text[];
+                v_from  timestamptz[];
+                v_to    timestamptz[];
+                v_first timestamptz;
+                v_lo    timestamptz;
+                v_hi    timestamptz;
+            BEGIN
+                -- Purpose: touch only the partitions that can hold a dirty user's sessions.
+                SELECT min(f) INTO v_first FROM unnest(p_from) AS f;
+
+                WITH u AS (SELECT * FROM unnest(p_users, p_from, p_to) AS u(user_id, t_from, t_to)),
+                r AS (
+                    SELECT u.user_id, least(u.t_from, min(s.session_start)) AS lo,
+                           greatest(u.t_to, max(s.last_event_at)) AS hi
+                    FROM u
+                    LEFT JOIN etl.agg_user_sessions AS s
+                        ON s.user_id = u.user_id
+                       AND s.session_end >= u.t_from
+                       -- a plain value: partitions ending before every dirty range are pruned
+                       AND s.session_end >= v_first
+                       AND (s.session_start <= u.t_to + interval '30 minutes') IS TRUE
+                    GROUP BY u.user_id, u.t_from, u.t_to
+                )
+                SELECT array_agg(r.user_id), array_agg(r.lo), array_agg(r.hi), min(r.lo), max(r.hi)
+                INTO v_users, v_from, v_to, v_lo, v_hi
+                FROM r;
+
+                -- The sessions starting in [lo, hi] are the ones found above, so each
+                -- ends at or after its user's first new event (>= v_first): a bound for
+                -- pruning; s.session_end >= r.lo is the key's range for each user.
+                DELETE FROM etl.agg_user_sessions AS s
+                USING unnest(v_users, v_from, v_to) AS r(user_id, lo, hi)
+                WHERE s.user_id = r.user_id AND s.session_end >= r.lo AND s.session_start >= r.lo AND s.session_start <= r.hi
+                  AND s.session_end >= v_first;
+
+                -- New sessions end at last event + 30 minutes, within [lo, hi] + 30 minutes
+                -- of their user (per user: a replay of 2024 beside today's batch needs
+                -- the days of each, not every day between).
+                PERFORM etl.ensure_session_partitions(ARRAY(
+                    SELECT DISTINCT d::date
+                    FROM (SELECT DISTINCT ((r.lo + interval '30 minutes') AT TIME ZONE 'UTC')::date AS first_day,
+                                          ((r.hi + interval '30 minutes') AT TIME ZONE 'UTC')::date AS last_day
+                          FROM unnest(v_from, v_to) AS r(lo, hi)) AS r,
+                         generate_series(r.first_day, r.last_day, interval '1 day') AS d));
+
+                INSERT INTO etl.agg_user_sessions (user_id, session_start, session_end, last_event_at, events, pages, revenue)
+                WITH ev AS (
+                    SELECT e.user_id, e.event_time, e.event_type, e.payload
+                    FROM unnest(v_users, v_from, v_to) AS r(user_id, lo, hi)
+                    JOIN staging.events AS e ON e.user_id = r.user_id AND e.event_time >= r.lo AND e.event_time <= r.hi
+                    -- The overall range as plain values: partitions outside it are pruned at plan time.
+                    WHERE e.event_time >= v_lo AND e.event_time <= v_hi
+                ),
+                marked AS (
+                    SELECT ev.*,
+                           CASE WHEN ev.event_time - lag(ev.event_time) OVER w < interval '30 minutes' THEN 0 ELSE 1 END
+                               AS starts_session
+                    FROM ev
+                    WINDOW w AS (PARTITION BY ev.user_id ORDER BY ev.event_time)
+                ),
+                numbered AS (
+                    SELECT marked.*,
+                           sum(marked.starts_session) OVER (PARTITION BY marked.user_id ORDER BY marked.event_time
+                                                            ROWS UNBOUNDED PRECEDING) AS session_no
+                    FROM marked
+                )
+                SELECT n.user_id, min(n.event_time), max(n.event_time) + interval '30 minutes', max(n.event_time), count(*),
+                       count(*) FILTER (WHERE n.event_type = 'page_view'),
+                       coalesce(sum((n.payload ->> 'amount')::numeric) FILTER (WHERE n.event_type = 'transaction'), 0)
+                FROM numbered AS n
+                GROUP BY n.user_id, n.session_no;
+            END;
+            $$;
+
+            -- 0008 applied again (migrations must apply twice) would give the new table
+            -- 0008's (user_id, session_end) index; the key already is that index.
+            DROP INDEX IF EXISTS etl.agg_user_sessions_user_id_end_idx;
+
+            """####),
+        Migration(
+            version: 15, name: "create_incremental_rollups",
+            sql: ####"""
+            -- 0015_create_incremental_rollups.sql
+            -- The 5-minute and 1-hour rollups and the hourly session funnel follow the
+            -- batch, not the events already in their bucket. Until now a refresh
+            -- recomputed every touched 5-minute and hour bucket from staging: with a live
+            -- stream each refresh re-read the current hour so far (up to 18 million rows
+            -- at 5 000 events/s), and one late event re-read its whole hour.
+            --
+            -- Now a refresh reads staging only for the dirty minutes (found via the dirty
+            -- marks; never the trigger's transition table, which would count records a
+            -- deduplication step later moves out of staging in the same transaction) and:
+            -- - events per (bucket, event_type) = the sum of the 1-minute table over the
+            --   bucket (at most 60 rows per type), which the same refresh has just made exact;
+            -- - users per (bucket, event_type): membership tables agg_users_5m/_1h hold
+            --   each (bucket, event_type, user_id) seen; the dirty minutes' keys are
+            --   inserted ON CONFLICT DO NOTHING and users grows by the rows newly
+            --   inserted, exactly (no approximate distinct counts);
+            -- - the funnel: agg_funnel_sessions_1h holds per (hour, user_id, session_id)
+            --   which steps the session reached; the dirty minutes' sessions are merged
+            --   in ON CONFLICT (step bits OR-ed) and each count grows by the sessions or
+            --   steps RETURNING reports as new. Re-reading a minute already counted adds nothing, so a refresh that
+            --   sees a batch committed after it took the marks is still exact.
+            -- The minute tables are still recomputed per dirty minute (a minute is small).
+            --
+            -- Rebuilds: etl.request_rebuild(from, to, reason) records a range in
+            -- etl.rebuild_requests; every refresh (the worker's, cron's, `pipeline
+            -- refresh`) first takes one chunk of it (setting rebuild_chunk, default one
+            -- hour, newest first), clears that chunk's rollup state and marks all of it
+            -- dirty, so no single refresh runs for hours. etl.rebuild_aggregates(from, to)
+            -- does a whole range at once, in the caller's transaction. Both recompute
+            -- whole hours (the membership state of an hour is all or nothing).
+            -- This migration changes the rollups' state, so it requests a rebuild of the
+            -- history still in staging (hours older than staging's retention keep their
+            -- rollups, with no membership state: see README, "Analytics in SQL").
+
+            CREATE TABLE IF NOT EXISTS etl.agg_users_5m (
+                bucket     timestamptz NOT NULL,
+                event_type text        NOT NULL,
+                user_id    text        NOT NULL,
+                CONSTRAINT agg_users_5m_pkey PRIMARY KEY (bucket, event_type, user_id)
+            );
+
+            COMMENT ON TABLE etl.agg_users_5m IS
+                'Who was counted in agg_events_5m.users: one row per (5-minute bucket, event_type, user_id).';
+
+            CREATE TABLE IF NOT EXISTS etl.agg_users_1h (
+                bucket     timestamptz NOT NULL,
+                event_type text        NOT NULL,
+                user_id    text        NOT NULL,
+                CONSTRAINT agg_users_1h_pkey PRIMARY KEY (bucket, event_type, user_id)
+            );
+
+            COMMENT ON TABLE etl.agg_users_1h IS
+                'Who was counted in agg_events_1h.users: one row per (hour, event_type, user_id).';
+
+            -- steps: bits of the funnel steps reached, 1 viewed, 2 clicked, 4 added to
+            -- cart, 8 paid. added: what the refresh that last wrote the row added (the
+            -- same bits, and 16 when it inserted the session): RETURNING reports it, so
+            -- the counts grow by what is new without reading the hour's sessions.
+            CREATE TABLE IF NOT EXISTS etl.agg_funnel_sessions_1h (
+                bucket     timestamptz NOT NULL,
+                user_id    text        NOT NULL,
+                session_id text        NOT NULL,
+                steps      smallint    NOT NULL,
+                added      smallint    NOT NULL,
+                CONSTRAINT agg_funnel_sessions_1h_pkey PRIMARY KEY (bucket, user_id, session_id)
+            );
+
+            COMMENT ON TABLE etl.agg_funnel_sessions_1h IS
+                'Funnel steps (bits: 1 viewed, 2 clicked, 4 added to cart, 8 paid) each (user_id, session_id) reached per hour.';
+
+            -- Pending rebuilds, worked through newest first: [range_from, next_to) is still to do.
+            CREATE TABLE IF NOT EXISTS etl.rebuild_requests (
+                request_id   bigint      GENERATED ALWAYS AS IDENTITY,
+                range_from   timestamptz NOT NULL,
+                range_to     timestamptz NOT NULL,
+                next_to      timestamptz NOT NULL,
+                reason       text        NOT NULL,
+                requested_at timestamptz NOT NULL DEFAULT now(),
+                CONSTRAINT rebuild_requests_pkey PRIMARY KEY (request_id),
+                CONSTRAINT rebuild_requests_range_check CHECK (range_from < range_to),
+                CONSTRAINT rebuild_requests_next_to_check CHECK (next_to > range_from AND next_to <= range_to)
+            );
+
+            COMMENT ON TABLE etl.rebuild_requests IS
+                'Time ranges whose aggregates a refresh recomputes from staging, one rebuild_chunk per refresh, newest first.';
+
+            INSERT INTO etl.settings (setting_name, setting_value, description)
+            VALUES ('rebuild_chunk', '1 hour',
+                    'How much of a requested rebuild (etl.rebuild_requests) one refresh recomputes; whole hours.')
+            ON CONFLICT ON CONSTRAINT settings_pkey DO NOTHING;
+
+            -- Records [p_from, p_to), widened to whole UTC hours, for the next refreshes
+            -- to rebuild; returns the request's id. For migrations that change an
+            -- aggregate's definition: `SELECT etl.request_rebuild(from, to, '00NN: why')`.
+            CREATE OR REPLACE FUNCTION etl.request_rebuild(p_from timestamptz, p_to timestamptz, p_reason text)
+            RETURNS bigint
+            LANGUAGE plpgsql
+            SET search_path = ''
+            AS $$
+            DECLARE
+                v_from timestamptz := date_trunc('hour', p_from, 'UTC');
+                v_to   timestamptz := date_trunc('hour', p_to - interval '1 microsecond', 'UTC') + interval '1 hour';
+                v_id   bigint;
+            BEGIN
+                -- Purpose: a backfill no single refresh has to do at once.
+                IF p_from IS NULL OR p_to IS NULL OR p_from >= p_to THEN
+                    RAISE EXCEPTION 'request_rebuild: p_from (%) must be before p_to (%)', p_from, p_to
+                        USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+                INSERT INTO etl.rebuild_requests (range_from, range_to, next_to, reason)
+                VALUES (v_from, v_to, v_to, coalesce(p_reason, ''))
+                RETURNING request_id INTO v_id;
+                RETURN v_id;
+            END;
+            $$;
+
+            -- Clears the rollup state of the whole hours [p_from, p_to) and marks every
+            -- minute of them, and every user with events in them, dirty: the next
+            -- statements of the same refresh recompute them from staging. Only under the
+            -- refresh lock (etl.refresh_aggregates, etl.rebuild_aggregates).
+            CREATE OR REPLACE FUNCTION etl.mark_for_rebuild(p_from timestamptz, p_to timestamptz)
+            RETURNS void
+            LANGUAGE plpgsql
+            SET search_path = ''
+            AS $$
+            BEGIN
+                -- Purpose: the one place that knows which state a rebuild starts from.
+                DELETE FROM etl.agg_events_5m WHERE bucket >= p_from AND bucket < p_to;
+                DELETE FROM etl.agg_users_5m WHERE bucket >= p_from AND bucket < p_to;
+                DELETE FROM etl.agg_events_1h WHERE bucket >= p_from AND bucket < p_to;
+                DELETE FROM etl.agg_users_1h WHERE bucket >= p_from AND bucket < p_to;
+                DELETE FROM etl.agg_funnel_1h WHERE bucket >= p_from AND bucket < p_to;
+                DELETE FROM etl.agg_funnel_sessions_1h WHERE bucket >= p_from AND bucket < p_to;
+                -- The minute tables and sessions are recomputed from staging as for any dirty mark.
+                INSERT INTO etl.dirty_minutes (bucket)
+                SELECT m FROM generate_series(p_from, p_to - interval '1 minute', interval '1 minute') AS m;
+                INSERT INTO etl.dirty_users (user_id, first_time, last_time)
+                SELECT e.user_id, min(e.event_time), max(e.event_time)
+                FROM staging.events AS e
+                WHERE e.event_time >= p_from AND e.event_time < p_to
+                GROUP BY e.user_id;
+            END;
+            $$;
+
+            -- Adds the dirty minutes [p_lo, p_hi) to the 5-minute and hourly rollups and
+            -- the funnel (see the header). The 1-minute table must already be current
+            -- for those minutes. Called by etl.refresh_aggregates under its lock, once
+            -- per run of consecutive dirty minutes.
+            CREATE OR REPLACE FUNCTION etl.add_to_rollups(p_lo timestamptz, p_hi timestamptz)
+            RETURNS void
+            LANGUAGE plpgsql
+            SET search_path = ''
+            AS $$
+            BEGIN
+                -- Purpose: rollups whose cost follows the dirty minutes, not their buckets.
+                WITH seen AS MATERIALIZED (
+                    SELECT DISTINCT date_bin(interval '5 minutes', e.event_time, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
+                           e.event_type, e.user_id
+                    FROM staging.events AS e
+                    WHERE e.event_time >= p_lo AND e.event_time < p_hi
+                ),
+                added AS (
+                    INSERT INTO etl.agg_users_5m (bucket, event_type, user_id)
+                    SELECT s.bucket, s.event_type, s.user_id FROM seen AS s
+                    ON CONFLICT ON CONSTRAINT agg_users_5m_pkey DO NOTHING
+                    RETURNING bucket, event_type
+                ),
+                new_users AS (SELECT a.bucket, a.event_type, count(*) AS users FROM added AS a GROUP BY 1, 2)
+                INSERT INTO etl.agg_events_5m AS r (bucket, event_type, events, users)
+                SELECT k.bucket, k.event_type,
+                       -- a batch committed after the minutes were recomputed may show up
+                       -- here first: its marks make the next refresh add it (hence coalesce)
+                       coalesce((SELECT sum(m.events) FROM etl.agg_events_1m AS m
+                                 WHERE m.bucket >= k.bucket AND m.bucket < k.bucket + interval '5 minutes'
+                                   AND m.event_type = k.event_type), 0)::bigint,
+                       coalesce(n.users, 0)
+                FROM (SELECT DISTINCT s.bucket, s.event_type FROM seen AS s) AS k
+                LEFT JOIN new_users AS n ON n.bucket = k.bucket AND n.event_type = k.event_type
+                ON CONFLICT ON CONSTRAINT agg_events_5m_pkey DO UPDATE
+                SET events = excluded.events, users = r.users + excluded.users;
+
+                WITH seen AS MATERIALIZED (
+                    SELECT DISTINCT date_trunc('hour', e.event_time, 'UTC') AS bucket, e.event_type, e.user_id
+                    FROM staging.events AS e
+                    WHERE e.event_time >= p_lo AND e.event_time < p_hi
+                ),
+                added AS (
+                    INSERT INTO etl.agg_users_1h (bucket, event_type, user_id)
+                    SELECT s.bucket, s.event_type, s.user_id FROM seen AS s
+                    ON CONFLICT ON CONSTRAINT agg_users_1h_pkey DO NOTHING
+                    RETURNING bucket, event_type
+                ),
+                new_users AS (SELECT a.bucket, a.event_type, count(*) AS users FROM added AS a GROUP BY 1, 2)
+                INSERT INTO etl.agg_events_1h AS r (bucket, event_type, events, users)
+                SELECT k.bucket, k.event_type,
+                       coalesce((SELECT sum(m.events) FROM etl.agg_events_1m AS m
+                                 WHERE m.bucket >= k.bucket AND m.bucket < k.bucket + interval '1 hour'
+                                   AND m.event_type = k.event_type), 0)::bigint,
+                       coalesce(n.users, 0)
+                FROM (SELECT DISTINCT s.bucket, s.event_type FROM seen AS s) AS k
+                LEFT JOIN new_users AS n ON n.bucket = k.bucket AND n.event_type = k.event_type
+                ON CONFLICT ON CONSTRAINT agg_events_1h_pkey DO UPDATE
+                SET events = excluded.events, users = r.users + excluded.users;
+
+                -- A session is (user_id, session_id); "added to cart" is a click whose
+                -- element is 'add_to_cart' (as in 0009). The contract makes session_id a
+                -- string when present. Each candidate row is one index probe (ON
+                -- CONFLICT); only rows that gain a step are written, and RETURNING says
+                -- which steps (and sessions) are new.
+                WITH seen AS (
+                    SELECT date_trunc('hour', e.event_time, 'UTC') AS bucket, e.user_id, e.payload ->> 'session_id' AS session_id,
+                           bit_or(CASE WHEN e.event_type = 'page_view' THEN 1
+                                       WHEN e.event_type = 'click' AND (e.payload ->> 'element' = 'add_to_cart') IS TRUE THEN 2 | 4
+                                       WHEN e.event_type = 'click' THEN 2
+                                       WHEN e.event_type = 'transaction' THEN 8
+                                       ELSE 0 END)::smallint AS steps
+                    FROM staging.events AS e
+                    WHERE e.event_time >= p_lo AND e.event_time < p_hi AND e.payload ->> 'session_id' IS NOT NULL
+                    GROUP BY 1, 2, 3
+                ),
+                saved AS (
+                    INSERT INTO etl.agg_funnel_sessions_1h AS f (bucket, user_id, session_id, steps, added)
+                    SELECT s.bucket, s.user_id, s.session_id, s.steps, s.steps | 16 FROM seen AS s
+                    ON CONFLICT ON CONSTRAINT agg_funnel_sessions_1h_pkey DO UPDATE
+                    SET steps = f.steps | excluded.steps, added = excluded.steps & ~f.steps
+                    WHERE excluded.steps & ~f.steps <> 0
+                    RETURNING f.bucket, f.added
+                )
+                INSERT INTO etl.agg_funnel_1h AS r (bucket, sessions, sessions_viewed, sessions_clicked,
+                                                    sessions_added_to_cart, sessions_paid)
+                SELECT n.bucket, count(*) FILTER (WHERE n.added & 16 <> 0), count(*) FILTER (WHERE n.added & 1 <> 0),
+                       count(*) FILTER (WHERE n.added & 2 <> 0), count(*) FILTER (WHERE n.added & 4 <> 0),
+                       count(*) FILTER (WHERE n.added & 8 <> 0)
+                FROM saved AS n
+                GROUP BY n.bucket
+                ON CONFLICT ON CONSTRAINT agg_funnel_1h_pkey DO UPDATE
+                SET sessions = r.sessions + excluded.sessions,
+                    sessions_viewed = r.sessions_viewed + excluded.sessions_viewed,
+                    sessions_clicked = r.sessions_clicked + excluded.sessions_clicked,
+                    sessions_added_to_cart = r.sessions_added_to_cart + excluded.sessions_added_to_cart,
+                    sessions_paid = r.sessions_paid + excluded.sessions_paid;
+            END;
+            $$;
+
+            -- As in 0014, plus: one chunk of a requested rebuild first, and the 5-minute
+            -- and hourly rollups and the funnel added from the dirty minutes only.
+            CREATE OR REPLACE FUNCTION etl.refresh_aggregates(p_wait boolean DEFAULT false)
+            RETURNS integer
+            LANGUAGE plpgsql
+            SET search_path = ''
+            AS $$
+            DECLARE
+                v_minutes timestamptz[];
+                v_lo      timestamptz;
+                v_hi      timestamptz;
+                v_users   text[];
+                v_from    timestamptz[];
+                v_to      timestamptz[];
+            BEGIN
+                -- Purpose: the cost follows the touched buckets, never the history.
+                IF p_wait THEN
+                    PERFORM pg_advisory_xact_lock(hashtext('etl.refresh_aggregates'));
+                ELSIF NOT pg_try_advisory_xact_lock(hashtext('etl.refresh_aggregates')) THEN
+                    RETURN 0;
+                END IF;
+
+                PERFORM etl.take_rebuild_chunk();
+
+                -- Marks committed after this DELETE's snapshot stay for the next refresh.
+                WITH d AS (DELETE FROM etl.dirty_minutes RETURNING bucket)
+                SELECT array_agg(DISTINCT d.bucket ORDER BY d.bucket) INTO v_minutes FROM d;
+
+                WITH d AS (DELETE FROM etl.dirty_users RETURNING user_id, first_time, last_time),
+                r AS (SELECT d.user_id, min(d.first_time) AS t_from, max(d.last_time) AS t_to FROM d GROUP BY d.user_id)
+                SELECT array_agg(r.user_id), array_agg(r.t_from), array_agg(r.t_to) INTO v_users, v_from, v_to FROM r;
+
+                -- The contract guarantees currency, service and level on their types;
+                -- '(none)' keeps a refresh from failing (and blocking every later one)
+                -- should an event without them reach staging anyway.
+                --
+                -- Each run of consecutive dirty minutes (an island) is recomputed with
+                -- one range statement per aggregate: the range is a plain value, so the
+                -- planner prunes to the touched partitions and range-scans their
+                -- event_time index even when a fresh partition has no statistics yet.
+                FOR v_lo, v_hi IN
+                    SELECT min(m), max(m) + interval '1 minute'
+                    FROM (SELECT m, m - row_number() OVER (ORDER BY m) * interval '1 minute' AS island
+                          FROM unnest(v_minutes) AS m) AS x
+                    GROUP BY island
+                LOOP
+                    DELETE FROM etl.agg_events_1m WHERE bucket >= v_lo AND bucket < v_hi;
+                    INSERT INTO etl.agg_events_1m (bucket, event_type, events, users)
+                    SELECT date_trunc('minute', e.event_time, 'UTC'), e.event_type, count(*), count(DISTINCT e.user_id)
+                    FROM staging.events AS e
+                    WHERE e.event_time >= v_lo AND e.event_time < v_hi
+                    GROUP BY 1, 2;
+
+                    DELETE FROM etl.agg_revenue_1m WHERE bucket >= v_lo AND bucket < v_hi;
+                    INSERT INTO etl.agg_revenue_1m (bucket, currency, transactions, revenue)
+                    SELECT date_trunc('minute', e.event_time, 'UTC'), coalesce(e.payload ->> 'currency', '(none)'), count(*),
+                           coalesce(sum((e.payload ->> 'amount')::numeric), 0)
+                    FROM staging.events AS e
+                    WHERE e.event_time >= v_lo AND e.event_time < v_hi AND e.event_type = 'transaction'
+                    GROUP BY 1, 2;
+
+                    DELETE FROM etl.agg_page_views_1m WHERE bucket >= v_lo AND bucket < v_hi;
+                    INSERT INTO etl.agg_page_views_1m (bucket, page, country, views, users)
+                    SELECT date_trunc('minute', e.event_time, 'UTC'), coalesce(e.payload ->> 'page', '(none)'),
+                           coalesce(e.payload ->> 'country', '(none)'), count(*), count(DISTINCT e.user_id)
+                    FROM staging.events AS e
+                    WHERE e.event_time >= v_lo AND e.event_time < v_hi AND e.event_type = 'page_view'
+                    GROUP BY 1, 2, 3;
+
+                    DELETE FROM etl.agg_logs_1m WHERE bucket >= v_lo AND bucket < v_hi;
+                    INSERT INTO etl.agg_logs_1m (bucket, service, level, events)
+                    SELECT date_trunc('minute', e.event_time, 'UTC'), coalesce(e.payload ->> 'service', '(none)'),
+                           coalesce(e.payload ->> 'level', '(none)'), count(*)
+                    FROM staging.events AS e
+                    WHERE e.event_time >= v_lo AND e.event_time < v_hi AND e.event_type = 'log'
+                    GROUP BY 1, 2, 3;
+
+                    PERFORM etl.add_to_rollups(v_lo, v_hi);
+                END LOOP;
+
+                IF v_users IS NOT NULL THEN
+                    PERFORM etl.refresh_user_sessions(v_users, v_from, v_to);
+                END IF;
+
+                RETURN coalesce(cardinality(v_minutes), 0);  -- an empty array_agg is NULL
+            END;
+            $$;
+
+            -- Takes the newest rebuild_chunk of the oldest request, clears and marks it
+            -- (etl.mark_for_rebuild) and records the progress; returns the chunk's start,
+            -- or NULL when nothing is pending. Only under the refresh lock.
+            CREATE OR REPLACE FUNCTION etl.take_rebuild_chunk()
+            RETURNS timestamptz
+            LANGUAGE plpgsql
+            SET search_path = ''
+            AS $$
+            DECLARE
+                v_chunk interval;
+                v_id    bigint;
+                v_from  timestamptz;
+                v_to    timestamptz;
+            BEGIN
+                -- Purpose: bounded work per refresh; the current hours are correct first.
+                SELECT r.request_id, r.next_to, r.range_from INTO v_id, v_to, v_from
+                FROM etl.rebuild_requests AS r
+                ORDER BY r.request_id
+                LIMIT 1;
+                IF v_id IS NULL THEN
+                    RETURN NULL;
+                END IF;
+                -- Whole hours, at least one, whatever the setting says.
+                SELECT make_interval(hours => greatest(1, ceil(extract(epoch FROM s.setting_value::interval) / 3600)::integer))
+                INTO v_chunk
+                FROM etl.settings AS s WHERE s.setting_name = 'rebuild_chunk';
+                v_from := greatest(v_from, v_to - coalesce(v_chunk, interval '1 hour'));
+                PERFORM etl.mark_for_rebuild(v_from, v_to);
+                IF v_from <= (SELECT r.range_from FROM etl.rebuild_requests AS r WHERE r.request_id = v_id) THEN
+                    DELETE FROM etl.rebuild_requests WHERE request_id = v_id;
+                ELSE
+                    UPDATE etl.rebuild_requests SET next_to = v_from WHERE request_id = v_id;
+                END IF;
+                RETURN v_from;
+            END;
+            $$;
+
+            -- Recomputes every aggregate for [p_from, p_to), widened to whole UTC hours,
+            -- from staging, in the caller's transaction (waits for a running refresh);
+            -- returns the number of 1-minute buckets recomputed (with any other dirty
+            -- ones). For a range too large for one transaction, use etl.request_rebuild.
+            -- Only for ranges still in staging (a dropped partition's range would come back empty).
+            CREATE OR REPLACE FUNCTION etl.rebuild_aggregates(p_from timestamptz, p_to timestamptz)
+            RETURNS integer
+            LANGUAGE plpgsql
+            SET search_path = ''
+            AS $$
+            BEGIN
+                -- Purpose: recompute a time range from staging without replaying Kafka.
+                IF p_from IS NULL OR p_to IS NULL OR p_from >= p_to THEN
+                    RAISE EXCEPTION 'rebuild_aggregates: p_from (%) must be before p_to (%)', p_from, p_to
+                        USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+                -- The lock before clearing: a refresh running now must not add to state we clear.
+                PERFORM pg_advisory_xact_lock(hashtext('etl.refresh_aggregates'));
+                PERFORM etl.mark_for_rebuild(date_trunc('hour', p_from, 'UTC'),
+                                             date_trunc('hour', p_to - interval '1 microsecond', 'UTC') + interval '1 hour');
+                RETURN etl.refresh_aggregates(true);
+            END;
+            $$;
+
+            -- The history loaded before this migration has no membership state: rebuild
+            -- it, a chunk per refresh. Only what staging holds, run by run of consecutive
+            -- daily partitions and trimmed to their first and last event: a day whose
+            -- partition retention dropped keeps its aggregates (a rebuild would empty it).
+            -- The newest run is requested first (lowest id), so it is rebuilt first.
+            SELECT etl.request_rebuild(b.first_event, b.last_event + interval '1 microsecond',
+                                       '0015: membership state of the incremental 5-minute and hourly rollups and the funnel')
+            FROM (SELECT min(d.day) AS first_day, max(d.day) + 1 AS end_day
+                  FROM (SELECT p.day, p.day - (row_number() OVER (ORDER BY p.day))::integer AS run
+                        FROM (SELECT to_date(substr(c.relname, 9), 'YYYYMMDD') AS day
+                              FROM pg_catalog.pg_inherits AS i
+                              JOIN pg_catalog.pg_class AS c ON c.oid = i.inhrelid
+                              WHERE i.inhparent = 'staging.events'::regclass AND c.relname ~ '^events_p[0-9]{8}$') AS p) AS d
+                  GROUP BY d.run) AS r
+            CROSS JOIN LATERAL (
+                -- min and max only: two index probes per run, not a scan
+                SELECT min(e.event_time) AS first_event, max(e.event_time) AS last_event
+                FROM staging.events AS e
+                WHERE e.event_time >= r.first_day::timestamp AT TIME ZONE 'UTC'
+                  AND e.event_time < r.end_day::timestamp AT TIME ZONE 'UTC') AS b
+            WHERE b.first_event IS NOT NULL
+              AND NOT EXISTS (SELECT FROM etl.rebuild_requests AS q WHERE q.reason LIKE '0015:%')
+            ORDER BY r.first_day DESC;
+
+            """####),
+        Migration(
+            version: 16, name: "extend_user_sessions",
+            sql: ####"""
+            -- 0016_extend_user_sessions.sql
+            -- Session windows: a batch that only continues a user's latest session adds
+            -- to it instead of re-reading it. Until now a dirty user's range was widened
+            -- to every session it could merge with and all of it was read again from
+            -- staging: with a live stream, where an active user's session stays open, each
+            -- refresh re-read every active session from its start (measured by hand: a
+            -- 10 000-event batch continuing sessions holding 1 000 000 events took 4.8 s
+            -- in this statement alone; BENCHMARKS.md).
+            --
+            -- Per dirty user, with its new events' range [t_from, t_to]:
+            -- - no session within 30 minutes: the new events form new sessions (as before);
+            -- - one session ending within 30 minutes before t_from, none reaching t_from
+            --   (the append of a live stream): every event at or after t_from is new
+            --   (a counted event there would have moved that session's last event), so
+            --   only [t_from, t_to] is read; the first session found there is merged with
+            --   the old one additively (start kept; events, pages, revenue added);
+            -- - anything else (a late event inside or before a session): as before,
+            --   recompute the widened range from staging.
+            -- Events are always read from staging.events (never the trigger's transition
+            -- table), so records a deduplication step moves out stay uncounted.
+
+            CREATE OR REPLACE FUNCTION etl.refresh_user_sessions(p_users text[], p_from timestamptz[], p_to timestamptz[])
+            RETURNS void
+            LANGUAGE plpgsql
+            SET search_path = ''
+            AS $$
+            DECLARE
+                v_users   text[];
+                v_lo      timestamptz[];   -- staging is read over [lo, hi] per user
+                v_hi      timestamptz[];
+                v_del_lo  timestamptz[];   -- sessions starting in [del_lo, del_hi] are replaced (NULL: none)
+                v_del_hi  timestamptz[];
+                v_base    timestamptz[];   -- session_start of the session being extended (NULL: none)
+                v_events  bigint[];
+                v_pages   bigint[];
+                v_revenue numeric[];
+                v_first   timestamptz;
+                v_min     timestamptz;
+                v_max     timestamptz;
+            BEGIN
+                -- Purpose: read staging for the new events, or the sessions they disturb; never more.
+                SELECT min(f) INTO v_first FROM unnest(p_from) AS f;
+
+                WITH u AS (SELECT * FROM unnest(p_users, p_from, p_to) AS u(user_id, t_from, t_to)),
+                r AS (
+                    SELECT u.user_id, u.t_from, u.t_to,
+                           count(s.session_start) AS found,
+                           min(s.session_start) AS first_start,
+                           max(s.last_event_at) AS last_event,
+                           -- the one session found, when there is exactly one
+                           min(s.events) AS events, min(s.pages) AS pages, min(s.revenue) AS revenue
+                    FROM u
+                    LEFT JOIN etl.agg_user_sessions AS s
+                        ON s.user_id = u.user_id
+                       AND s.session_end >= u.t_from
+                       -- a plain value: partitions ending before every dirty range are pruned
+                       AND s.session_end >= v_first
+                       AND (s.session_start <= u.t_to + interval '30 minutes') IS TRUE
+                    GROUP BY u.user_id, u.t_from, u.t_to
+                ),
+                plan AS (
+                    SELECT CASE WHEN r.found = 0 THEN 'new'
+                                WHEN r.found = 1 AND r.last_event < r.t_from
+                                     AND r.t_from - r.last_event < interval '30 minutes' THEN 'extend'
+                                ELSE 'recompute' END AS how,
+                           r.*
+                    FROM r
+                )
+                SELECT array_agg(p.user_id),
+                       array_agg(CASE p.how WHEN 'recompute' THEN least(p.t_from, p.first_start) ELSE p.t_from END),
+                       array_agg(CASE p.how WHEN 'recompute' THEN greatest(p.t_to, p.last_event) ELSE p.t_to END),
+                       array_agg(CASE p.how WHEN 'recompute' THEN least(p.t_from, p.first_start)
+                                            WHEN 'extend' THEN p.first_start END),
+                       array_agg(CASE p.how WHEN 'recompute' THEN greatest(p.t_to, p.last_event)
+                                            WHEN 'extend' THEN p.first_start END),
+                       array_agg(CASE WHEN p.how = 'extend' THEN p.first_start END),
+                       array_agg(CASE WHEN p.how = 'extend' THEN p.events END),
+                       array_agg(CASE WHEN p.how = 'extend' THEN p.pages END),
+                       array_agg(CASE WHEN p.how = 'extend' THEN p.revenue END)
+                INTO v_users, v_lo, v_hi, v_del_lo, v_del_hi, v_base, v_events, v_pages, v_revenue
+                FROM plan AS p;
+
+                SELECT min(lo), max(hi) INTO v_min, v_max FROM unnest(v_lo, v_hi) AS r(lo, hi);
+
+                -- The sessions replaced all end at or after their user's t_from (>= v_first):
+                -- a bound for pruning; s.session_end >= r.del_lo is the key's range per user.
+                DELETE FROM etl.agg_user_sessions AS s
+                USING unnest(v_users, v_del_lo, v_del_hi) AS r(user_id, del_lo, del_hi)
+                WHERE s.user_id = r.user_id AND s.session_end >= r.del_lo
+                  AND s.session_start >= r.del_lo AND s.session_start <= r.del_hi
+                  AND s.session_end >= v_first;
+
+                -- New sessions end at last event + 30 minutes, within [lo, hi] + 30 minutes
+                -- of their user (per user: a replay of 2024 beside today's batch needs
+                -- the days of each, not every day between).
+                PERFORM etl.ensure_session_partitions(ARRAY(
+                    SELECT DISTINCT d::date
+                    FROM (SELECT DISTINCT ((r.lo + interval '30 minutes') AT TIME ZONE 'UTC')::date AS first_day,
+                                          ((r.hi + interval '30 minutes') AT TIME ZONE 'UTC')::date AS last_day
+                          FROM unnest(v_lo, v_hi) AS r(lo, hi)) AS r,
+                         generate_series(r.first_day, r.last_day, interval '1 day') AS d));
+
+                INSERT INTO etl.agg_user_sessions (user_id, session_start, session_end, last_event_at, events, pages, revenue)
+                WITH r AS (
+                    SELECT * FROM unnest(v_users, v_lo, v_hi, v_base, v_events, v_pages, v_revenue)
+                        AS r(user_id, lo, hi, base_start, base_events, base_pages, base_revenue)
+                ),
+                ev AS (
+                    SELECT e.user_id, e.event_time, e.event_type, e.payload
+                    FROM r
+                    JOIN staging.events AS e ON e.user_id = r.user_id AND e.event_time >= r.lo AND e.event_time <= r.hi
+                    -- The overall range as plain values: partitions outside it are pruned at plan time.
+                    WHERE e.event_time >= v_min AND e.event_time <= v_max
+                ),
+                marked AS (
+                    SELECT ev.*,
+                           CASE WHEN ev.event_time - lag(ev.event_time) OVER w < interval '30 minutes' THEN 0 ELSE 1 END
+                               AS starts_session
+                    FROM ev
+                    WINDOW w AS (PARTITION BY ev.user_id ORDER BY ev.event_time)
+                ),
+                numbered AS (
+                    SELECT marked.*,
+                           sum(marked.starts_session) OVER (PARTITION BY marked.user_id ORDER BY marked.event_time
+                                                            ROWS UNBOUNDED PRECEDING) AS session_no
+                    FROM marked
+                ),
+                sessions AS (
+                    SELECT n.user_id, n.session_no, min(n.event_time) AS session_start, max(n.event_time) AS last_event_at,
+                           count(*) AS events, count(*) FILTER (WHERE n.event_type = 'page_view') AS pages,
+                           coalesce(sum((n.payload ->> 'amount')::numeric) FILTER (WHERE n.event_type = 'transaction'), 0)
+                               AS revenue
+                    FROM numbered AS n
+                    GROUP BY n.user_id, n.session_no
+                )
+                -- The first new session of an extended user continues the old one
+                -- (its first event is within 30 minutes of the old last event).
+                SELECT s.user_id,
+                       CASE WHEN x.is_base THEN r.base_start ELSE s.session_start END,
+                       s.last_event_at + interval '30 minutes', s.last_event_at,
+                       s.events + CASE WHEN x.is_base THEN r.base_events ELSE 0 END,
+                       s.pages + CASE WHEN x.is_base THEN r.base_pages ELSE 0 END,
+                       s.revenue + CASE WHEN x.is_base THEN r.base_revenue ELSE 0 END
+                FROM sessions AS s
+                JOIN r ON r.user_id = s.user_id
+                CROSS JOIN LATERAL (SELECT r.base_start IS NOT NULL AND s.session_no = 1 AS is_base) AS x;
+            END;
+            $$;
+
+            """####),
+        Migration(
+            version: 17, name: "create_event_dedup",
+            sql: ####"""
+            -- 0017_create_event_dedup.sql
             -- Producer duplicates: a producer that retries (no idempotence, or a resend
             -- after a timeout) writes the same event, same event_id, as a new Kafka
             -- record at a new offset. The first record of an event_id to commit claims

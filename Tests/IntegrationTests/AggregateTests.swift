@@ -249,23 +249,6 @@ struct AggregateTests {
         process.waitUntilExit()
         return process.terminationStatus
     }
-
-    /// Inserts events into staging.events the way a batch does (one statement, so the trigger fires once).
-    private func insert(_ events: [AggregateEvent], batchID: Int, on connection: PQConnection) throws {
-        let days = Set(events.map { $0.timeMs / 86_400_000 }).map { String($0) }
-        try connection.execute(
-            "SELECT etl.ensure_event_partitions(ARRAY(SELECT DATE '1970-01-01' + d FROM unnest($1::int[]) AS d))",
-            ["{" + days.joined(separator: ",") + "}"])
-        let payloads = "[" + events.map(\.json).joined(separator: ",") + "]"
-        try connection.execute(
-            """
-            INSERT INTO staging.events (event_id, event_type, event_time, user_id, payload, kafka_topic,
-                                        kafka_partition, kafka_offset, batch_id)
-            SELECT (p ->> 'event_id')::uuid, p ->> 'event_type', (p ->> 'event_time')::timestamptz, p ->> 'user_id', p,
-                   'events', 0, o, $2
-            FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(p, o)
-            """, [payloads, String(batchID)])
-    }
 }
 
 extension Array where Element: Hashable {

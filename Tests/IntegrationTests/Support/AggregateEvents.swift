@@ -146,12 +146,17 @@ enum ExpectedAggregates {
         var description: String { "(\(count), \(second))" }
     }
 
-    /// (bucket, event_type) -> (events, distinct users).
-    static func eventsPerMinute(_ events: [AggregateEvent]) -> [Key: Counts] {
+    /// (minute, event_type) -> (events, distinct users).
+    static func eventsPerMinute(_ events: [AggregateEvent]) -> [Key: Counts] { Self.events(per: 60, events) }
+
+    /// (tumbling window of `seconds`, event_type) -> (events, distinct users). Windows start at
+    /// multiples of `seconds` since the epoch (for 300 and 3600 the same as date_bin from 2000-01-01 and
+    /// date_trunc('hour')).
+    static func events(per seconds: Int64, _ events: [AggregateEvent]) -> [Key: Counts] {
         var users: [Key: Set<String>] = [:]
         var counts: [Key: Int] = [:]
         for event in events {
-            let key = Key(bucket: event.minuteBucket, name: event.type)
+            let key = Key(bucket: event.timeMs / (seconds * 1000) * seconds, name: event.type)
             counts[key, default: 0] += 1
             users[key, default: []].insert(event.user)
         }
@@ -169,6 +174,28 @@ enum ExpectedAggregates {
             result[key]!.second += event.amountCents!
         }
         return result
+    }
+
+    /// (hour, step) -> (sessions that reached the step within that hour, 0), for the steps
+    /// "sessions" (any event), "viewed" (a page view), "clicked" (a click), "added_to_cart" (a
+    /// click on add_to_cart) and "paid" (a transaction); a session is (user, session id). Steps
+    /// no session reached are left out.
+    static func funnelPerHour(_ events: [AggregateEvent]) -> [Key: Counts] {
+        var reached: [Key: Set<String>] = [:]
+        for event in events {
+            let hour = event.timeMs / 3_600_000 * 3600
+            var steps = ["sessions"]
+            switch event.type {
+            case "page_view": steps.append("viewed")
+            case "click": steps += event.element == "add_to_cart" ? ["clicked", "added_to_cart"] : ["clicked"]
+            case "transaction": steps.append("paid")
+            default: break
+            }
+            for step in steps {
+                reached[Key(bucket: hour, name: step), default: []].insert(event.user + "/" + event.session)
+            }
+        }
+        return reached.mapValues { Counts(count: $0.count, second: 0) }
     }
 
     /// (user, session start ms) -> (events, last event ms): a new session after

@@ -1,4 +1,4 @@
--- 0020_create_event_dedup.sql
+-- 0017_create_event_dedup.sql
 -- Producer duplicates: a producer that retries (no idempotence, or a resend
 -- after a timeout) writes the same event, same event_id, as a new Kafka
 -- record at a new offset. The first record of an event_id to commit claims
