@@ -86,13 +86,13 @@ extension RdKafkaTests {
                     }
                 }
             }
-            let joined = Date().addingTimeInterval(10)
+            let joined = Date().addingTimeInterval(30)
             while handed < 100 && Date() < joined { pollFirst() }
 
             let secondHandler = RecordingHandler()
             let second = try RDKafkaConsumer(config: config, rebalanceHandler: secondHandler)
             try second.subscribe(topics: [topic])
-            let deadline = Date().addingTimeInterval(15)
+            let deadline = Date().addingTimeInterval(30)
             while Date() < deadline && secondHandler.current.isEmpty {
                 pollFirst()
                 second.poll(maxMessages: 100, timeoutMs: 20) { _ in }
@@ -118,7 +118,7 @@ extension RdKafkaTests {
             try consumer.subscribe(topics: [topic])
             var received: [Received] = []
             var events: [KafkaError.Code] = []
-            consumer.collect(into: &received, events: &events, seconds: 6) { _, _ in
+            consumer.collect(into: &received, events: &events, seconds: 30) { _, _ in
                 handler.assignedCount >= 1
             }
             consumer.collect(into: &received, events: &events, seconds: 1) { _, _ in false }

@@ -118,7 +118,7 @@ extension RDKafkaConsumer {
     /// Polls until `until` says stop or `seconds` pass, copying messages out; events (a view with an
     /// `errorCode`) are collected apart.
     func collect(
-        into received: inout [Received], events: inout [KafkaError.Code], seconds: Double = 20,
+        into received: inout [Received], events: inout [KafkaError.Code], seconds: Double = 45,
         until: (_ received: [Received], _ events: [KafkaError.Code]) -> Bool
     ) {
         let deadline = Date().addingTimeInterval(seconds)
