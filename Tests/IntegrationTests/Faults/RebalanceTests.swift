@@ -1,0 +1,121 @@
+import EventGenerator
+import Foundation
+import Testing
+
+@Suite("faults: a rebalance storm and a zombie worker", .serialized)
+struct RebalanceTests {
+    private static let groupProperties = [
+        "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=500",
+    ]
+
+    @Test("three workers in one group, each leaving (SIGTERM or SIGKILL) and rejoining every few seconds")
+    func rebalanceStorm() throws {
+        let cycles = FaultScale.pick(suite: 6, soak: 30)
+        let kafka = try KafkaFixture(brokers: 3, partitions: 6)
+        defer { withExtendedLifetime(kafka) {} }
+        let database = try TestDatabase.migrated("storm")
+        let rig = FaultRig(kafka: kafka, database: database, label: "storm")
+        let producer = try rig.startProducer(
+            count: FaultScale.pick(suite: 15_000, soak: 120_000), rate: 1000, seed: 41)
+        defer { FaultRig.sigkill(producer) }
+        func start(_ slot: Int) throws -> Process {
+            try rig.startWorker(
+                ["--group", "storm", "--worker-id", "storm-\(slot)", "--max-batch-events", "300", "--interval", "300ms"]
+                    + Self.groupProperties)
+        }
+        var workers = try (0..<3).map(start)
+        defer { workers.forEach(FaultRig.sigkill) }
+
+        var generator = SplitMix64(seed: 42)
+        for _ in 0..<cycles {
+            Thread.sleep(forTimeInterval: Double.random(in: 1.0...3.0, using: &generator))
+            let slot = Int.random(in: 0..<3, using: &generator)
+            if Bool.random(using: &generator) {
+                FaultRig.sigkill(workers[slot])
+            } else {
+                #expect(FaultRig.stop(workers[slot]) == 0, "SIGTERM must leave cleanly; see \(rig.log)")
+            }
+            Thread.sleep(forTimeInterval: Double.random(in: 0.5...2.0, using: &generator))
+            workers[slot] = try start(slot)
+        }
+        try rig.finish(producer: producer)
+        for worker in workers { #expect(FaultRig.stop(worker) == 0, "see \(rig.log)") }
+        try rig.drain()
+        #expect(try database.count("SELECT count(DISTINCT worker_id) FROM etl.batches") >= 3)
+        try ExactlyOnceCheck(database: database, topic: kafka.topic).verify(
+            kafka: kafka, fault: "rebalance storm (3 workers)", trials: cycles)
+    }
+
+    @Test("a zombie: SIGSTOPped past its session timeout, then SIGCONT; its late batch is refused by the fencing")
+    func zombieIsFenced() async throws {
+        let trials = FaultScale.pick(suite: 1, soak: 5)
+        let kafka = try KafkaFixture(brokers: 3, partitions: 4)
+        defer { withExtendedLifetime(kafka) {} }
+        let database = try TestDatabase.migrated("zombie")
+        let rig = FaultRig(kafka: kafka, database: database, label: "zombie")
+        // Runs until the zombie has been refused, then stops (SIGTERM: it flushes and exits 0).
+        let producer = try rig.startProducer(count: 10_000_000, rate: 1000, seed: 51)
+        defer { FaultRig.sigkill(producer) }
+        // application_name tells the two workers' connections apart in pg_stat_activity.
+        func start(_ name: String) throws -> Process {
+            try PipelineBinary.start(
+                [
+                    "worker", "--brokers", kafka.brokers, "--topic", kafka.topic,
+                    "--database", database.url + "?application_name=\(name)", "--max-message-bytes", "4000",
+                    "--group", "zombies", "--worker-id", name, "--interval", "2s",
+                ] + Self.groupProperties, logFile: rig.log + ".\(name)")
+        }
+        let zombie = try start("zombie-a")
+        defer { FaultRig.sigkill(zombie) }
+        try await waitUntil(seconds: 30) {
+            try database.count("SELECT count(*) FROM etl.batches WHERE worker_id = 'zombie-a'") > 0
+        }
+        let survivor = try start("zombie-b")
+        defer { FaultRig.sigkill(survivor) }
+        try await waitUntil(seconds: 40) {
+            try database.count("SELECT count(*) FROM etl.batches WHERE worker_id = 'zombie-b'") > 0
+        }
+        for trial in 0..<trials {
+            // Stop it while it is collecting a batch, not inside its transaction (whose row locks
+            // would simply hold the survivor back).
+            var stopped = false
+            for _ in 0..<100 where !stopped {
+                kill(zombie.processIdentifier, SIGSTOP)
+                let busy = try database.count(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'zombie-a' AND state <> 'idle'")
+                if busy == 0 { stopped = true } else {
+                    kill(zombie.processIdentifier, SIGCONT)
+                    try await Task.sleep(for: .milliseconds(30))
+                }
+            }
+            try #require(stopped, "the zombie was never idle between batches")
+            // Past the session timeout the group gives every partition to the survivor, which loads them.
+            let refusedBefore = (try? String(contentsOfFile: rig.log + ".zombie-a", encoding: .utf8))?
+                .components(separatedBy: "batch refused").count ?? 1
+            try await waitUntil(seconds: 40) {
+                try database.count(
+                    "SELECT count(*) FROM etl.offsets WHERE topic = $1 AND updated_by = 'zombie-b' AND updated_at > now() - interval '2 seconds'",
+                    [kafka.topic]) == Int(kafka.partitions)
+            }
+            kill(zombie.processIdentifier, SIGCONT)
+            // Its batch, collected before the pause, now meets offsets another worker moved.
+            try await waitUntil(seconds: 30) {
+                let text = (try? String(contentsOfFile: rig.log + ".zombie-a", encoding: .utf8)) ?? ""
+                return text.components(separatedBy: "batch refused").count > refusedBefore
+            }
+            if trial + 1 < trials {
+                try await waitUntil(seconds: 40) {
+                    try database.count(
+                        "SELECT count(*) FROM etl.batches WHERE worker_id = 'zombie-a' AND committed_at > now() - interval '3 seconds'"
+                    ) > 0
+                }
+            }
+        }
+        #expect(FaultRig.stop(producer) == 0, "see \(rig.log)")
+        #expect(FaultRig.stop(zombie) == 0)
+        #expect(FaultRig.stop(survivor) == 0)
+        try rig.drain()
+        try ExactlyOnceCheck(database: database, topic: kafka.topic).verify(
+            kafka: kafka, fault: "zombie (SIGSTOP past session timeout)", trials: trials)
+    }
+}
