@@ -19,9 +19,10 @@ struct RebalanceTests {
             count: FaultScale.pick(suite: 15_000, soak: 120_000), rate: 1000, seed: 41)
         defer { FaultRig.sigkill(producer) }
         func start(_ slot: Int) throws -> Process {
-            try rig.startWorker(
-                ["--group", "storm", "--worker-id", "storm-\(slot)", "--max-batch-events", "300", "--interval", "300ms"]
-                    + Self.groupProperties)
+            try PipelineBinary.start(
+                rig.workerArguments(
+                    ["--group", "storm", "--worker-id", "storm-\(slot)", "--max-batch-events", "300", "--interval", "300ms"]
+                        + Self.groupProperties), logFile: rig.log + ".storm-\(slot)")
         }
         var workers = try (0..<3).map(start)
         defer { workers.forEach(FaultRig.sigkill) }
@@ -33,13 +34,19 @@ struct RebalanceTests {
             if Bool.random(using: &generator) {
                 FaultRig.sigkill(workers[slot])
             } else {
-                #expect(FaultRig.stop(workers[slot]) == 0, "SIGTERM must leave cleanly; see \(rig.log)")
+                #expect(
+                    FaultRig.stop(workers[slot], stacksFile: rig.log + ".storm-\(slot).stacks") == 0,
+                    "SIGTERM must leave cleanly; see \(rig.log).storm-\(slot)")
             }
             Thread.sleep(forTimeInterval: Double.random(in: 0.5...2.0, using: &generator))
             workers[slot] = try start(slot)
         }
         try rig.finish(producer: producer)
-        for worker in workers { #expect(FaultRig.stop(worker) == 0, "see \(rig.log)") }
+        for (slot, worker) in workers.enumerated() {
+            #expect(
+                FaultRig.stop(worker, stacksFile: rig.log + ".storm-\(slot).stacks") == 0,
+                "SIGTERM must leave cleanly; see \(rig.log).storm-\(slot)")
+        }
         try rig.drain()
         #expect(try database.count("SELECT count(DISTINCT worker_id) FROM etl.batches") >= 3)
         try ExactlyOnceCheck(database: database, topic: kafka.topic).verify(
@@ -75,35 +82,50 @@ struct RebalanceTests {
         try await waitUntil(seconds: 40) {
             try database.count("SELECT count(*) FROM etl.batches WHERE worker_id = 'zombie-b'") > 0
         }
+        // The zombie's batch UPDATE of etl.offsets waits in a statement-level trigger while
+        // public.zombie_hold says so: it has read nothing and locked no row yet, like a worker
+        // paused between deciding to commit and committing.
+        try database.connect().executeScript(
+            """
+            CREATE TABLE public.zombie_hold (hold boolean NOT NULL);
+            INSERT INTO public.zombie_hold VALUES (false);
+            CREATE FUNCTION public.hold_zombie() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                WHILE current_setting('application_name') = 'zombie-a' AND (SELECT hold FROM public.zombie_hold) LOOP
+                    PERFORM pg_sleep(0.02);
+                END LOOP;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER offsets_hold_zombie BEFORE UPDATE ON etl.offsets
+                FOR EACH STATEMENT EXECUTE FUNCTION public.hold_zombie();
+            """)
+        let zombieLog = rig.log + ".zombie-a"
+        func refusals() -> Int {
+            ((try? String(contentsOfFile: zombieLog, encoding: .utf8)) ?? "").components(separatedBy: "batch refused")
+                .count - 1
+        }
         for trial in 0..<trials {
-            // Stop it while it is collecting a batch, not inside its transaction (whose row locks
-            // would simply hold the survivor back).
-            var stopped = false
-            for _ in 0..<100 where !stopped {
-                kill(zombie.processIdentifier, SIGSTOP)
-                let busy = try database.count(
-                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'zombie-a' AND state <> 'idle'")
-                if busy == 0 { stopped = true } else {
-                    kill(zombie.processIdentifier, SIGCONT)
-                    try await Task.sleep(for: .milliseconds(30))
-                }
+            try database.connect().execute("UPDATE public.zombie_hold SET hold = true")
+            try await waitUntil(seconds: 30) {
+                try database.count(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'zombie-a' AND state = 'active' AND query LIKE 'UPDATE etl.offsets%'"
+                ) == 1
             }
-            try #require(stopped, "the zombie was never idle between batches")
-            // Past the session timeout the group gives every partition to the survivor, which loads them.
-            let refusedBefore = (try? String(contentsOfFile: rig.log + ".zombie-a", encoding: .utf8))?
-                .components(separatedBy: "batch refused").count ?? 1
+            // Paused inside its commit, past the session timeout: the group hands every partition
+            // to the survivor, which loads them.
+            kill(zombie.processIdentifier, SIGSTOP)
+            let refusedBefore = refusals()
             try await waitUntil(seconds: 40) {
                 try database.count(
-                    "SELECT count(*) FROM etl.offsets WHERE topic = $1 AND updated_by = 'zombie-b' AND updated_at > now() - interval '2 seconds'",
+                    "SELECT count(*) FROM etl.offsets WHERE topic = $1 AND updated_by = 'zombie-b' AND updated_at > now() - interval '1 second'",
                     [kafka.topic]) == Int(kafka.partitions)
             }
+            try database.connect().execute("UPDATE public.zombie_hold SET hold = false")
             kill(zombie.processIdentifier, SIGCONT)
-            // Its batch, collected before the pause, now meets offsets another worker moved.
-            try await waitUntil(seconds: 30) {
-                let text = (try? String(contentsOfFile: rig.log + ".zombie-a", encoding: .utf8)) ?? ""
-                return text.components(separatedBy: "batch refused").count > refusedBefore
-            }
+            // Its late batch meets offsets another worker moved: refused, rolled back.
+            try await waitUntil(seconds: 30) { refusals() > refusedBefore }
             if trial + 1 < trials {
+                // Back in the group with partitions of its own before the next pause.
                 try await waitUntil(seconds: 40) {
                     try database.count(
                         "SELECT count(*) FROM etl.batches WHERE worker_id = 'zombie-a' AND committed_at > now() - interval '3 seconds'"

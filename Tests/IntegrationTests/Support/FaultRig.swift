@@ -50,13 +50,19 @@ struct FaultRig {
         guard status == 0 else { throw TestSetupError("the final --available-now run exited with \(status); see \(log)") }
     }
 
-    /// SIGTERM, then waits up to `seconds` (SIGKILL after that).
+    /// SIGTERM, then waits up to `seconds` (SIGKILL after that, with the
+    /// threads' stacks written to `stacksFile` when given and gdb is installed).
     @discardableResult
-    static func stop(_ process: Process, seconds: Double = 30) -> Int32 {
+    static func stop(_ process: Process, seconds: Double = 30, stacksFile: String? = nil) -> Int32 {
         guard process.isRunning else { return process.terminationStatus }
         process.terminate()
         let deadline = Date().addingTimeInterval(seconds)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning, let stacksFile, FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb") {
+            _ = try? PipelineBinary.runTool(
+                "/usr/bin/gdb",
+                ["-p", String(process.processIdentifier), "-batch", "-ex", "thread apply all bt"], logFile: stacksFile)
+        }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         return process.terminationStatus

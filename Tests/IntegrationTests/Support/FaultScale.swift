@@ -25,3 +25,17 @@ enum FaultReport {
         try? handle.close()
     }
 }
+
+extension FaultReport {
+    /// A free-form line for the soak output (a measured figure), in PIPELINE_FAULT_NOTES.
+    static func note(_ text: String) {
+        guard let path = ProcessInfo.processInfo.environment["PIPELINE_FAULT_NOTES"], !path.isEmpty else { return }
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else { return }
+        handle.seekToEndOfFile()
+        handle.write(Data((text + "\n").utf8))
+        try? handle.close()
+    }
+}
