@@ -88,7 +88,7 @@ struct ProduceCommand: ParsableCommand {
         guard (0...1).contains(generatorConfiguration.malformedRatio),
             (0...1).contains(generatorConfiguration.lateRatio)
         else { throw ValidationError("the malformed and late ratios must lie in 0...1") }
-        let topic = kafka.topic()
+        let topic = try kafka.topic()
 
         var config = RDKafkaConfig([
             "bootstrap.servers": try kafka.brokers(),

@@ -58,6 +58,16 @@ struct FaultRig {
         process.terminate()
         let deadline = Date().addingTimeInterval(seconds)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning, let stacksFile {
+            let pid = process.processIdentifier
+            var report = ""
+            for task in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? [] {
+                let status = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)) ?? ""
+                report += task + " " + status.split(separator: "\n").filter { $0.hasPrefix("Name") || $0.hasPrefix("Sig") || $0.hasPrefix("ShdPnd") }
+                    .joined(separator: " | ") + "\n"
+            }
+            _ = FileManager.default.createFile(atPath: stacksFile, contents: Data(report.utf8))
+        }
         if process.isRunning, let stacksFile, FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb") {
             _ = try? PipelineBinary.runTool(
                 "/usr/bin/gdb",

@@ -171,7 +171,7 @@ struct HostileCorpus {
             let pad = limit - shell.bytes.count
             good("exactly 1 MiB", x: q(String(repeating: "p", count: pad)))
             bad("1 MiB + 1", x: q(String(repeating: "p", count: pad + 1)), reason: "too_large")
-            bad("2 MiB", x: q(String(repeating: "p", count: 2 * limit)), reason: "too_large")
+            bad("1.5 MiB", x: q(String(repeating: "p", count: limit + limit / 2)), reason: "too_large")
         }
         // The event_ids of labelled-good entries that did not set one come from the template.
         for index in entries.indices where entries[index].reason == nil && entries[index].eventID == nil {
