@@ -8,8 +8,8 @@ struct SlowDatabaseTests {
     func lockWaitsAndTimeouts() throws {
         let locks = FaultScale.pick(suite: 2, soak: 6)
         let holdSeconds = FaultScale.pick(suite: 5.0, soak: 15.0)
-        // ~330 bytes an event; 8 partitions keep each under the mock cluster's 5 MiB retention.
-        let kafka = try KafkaFixture(brokers: 3, partitions: FaultScale.pick(suite: 8, soak: 32))
+        // ~330 bytes an event (~40 MiB in the suite); 16 partitions keep each under the mock cluster's 5 MiB retention.
+        let kafka = try KafkaFixture(brokers: 3, partitions: FaultScale.pick(suite: 16, soak: 32))
         defer { withExtendedLifetime(kafka) {} }
         let database = try TestDatabase.migrated("slowdb")
         // Every new session of this database, the worker's included, cancels statements after 400 ms.
@@ -23,7 +23,7 @@ struct SlowDatabaseTests {
         defer { FaultRig.sigkill(worker) }
         // As fast as it goes: Kafka fills up while the worker cannot commit.
         let producer = try rig.startProducer(
-            count: FaultScale.pick(suite: 60_000, soak: 400_000), rate: 0, seed: 61)
+            count: FaultScale.pick(suite: 120_000, soak: 400_000), rate: 0, seed: 61)
         defer { FaultRig.sigkill(producer) }
 
         let admin = try database.connect()
@@ -56,7 +56,7 @@ struct SlowDatabaseTests {
         #expect(rig.logCount("57014") >= locks, "statement_timeout never cancelled a load; see \(rig.log)")
         #expect(rig.logCount("retrying") >= locks)
         // Bounded: librdkafka's prefetch (queued.max.messages.kbytes) plus the batch being
-        // built (values, COPY rows) plus the runtime, not the backlog in Kafka (~20 MiB+).
+        // built (values, COPY rows) plus the runtime, not the backlog in Kafka (~40 MiB in the suite, ~130 MiB in the soak).
         let bound = 256 * 1024
         print("slow database: worker peak RSS \(peakKiB / 1024) MiB (max batch \(maxBatchBytes >> 20) MiB)")
         FaultReport.note("slow database: worker peak RSS \(peakKiB / 1024) MiB")
