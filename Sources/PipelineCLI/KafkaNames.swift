@@ -29,7 +29,9 @@ enum KafkaNames {
     static func shown(_ name: String) -> String {
         var text = ""
         for scalar in name.unicodeScalars.prefix(60) {
-            text += scalar.isASCII && scalar.value >= 0x20 && scalar.value < 0x7F ? String(scalar) : scalar.escaped(asASCII: true)
+            text +=
+                scalar.isASCII && scalar.value >= 0x20 && scalar.value < 0x7F
+                ? String(scalar) : scalar.escaped(asASCII: true)
         }
         return "'" + text + (name.unicodeScalars.count > 60 ? "…'" : "'")
     }

@@ -7,7 +7,8 @@ struct KafkaFaultTests {
     @Test("broker down and up, errors on Fetch/JoinGroup/SyncGroup/Heartbeat/OffsetCommit, leader changes")
     func brokerFaults() async throws {
         let rounds = FaultScale.pick(suite: 1, soak: 5)
-        let kafka = try KafkaFixture(brokers: 3, partitions: 6)
+        // ~330 bytes an event at 1000/s: enough partitions to stay under the mock's 5 MiB each.
+        let kafka = try KafkaFixture(brokers: 3, partitions: FaultScale.pick(suite: 6, soak: 24))
         defer { withExtendedLifetime(kafka) {} }
         let cluster = kafka.cluster
         let database = try TestDatabase.migrated("kafkafault")

@@ -11,7 +11,8 @@ struct RebalanceTests {
     @Test("three workers in one group, each leaving (SIGTERM or SIGKILL) and rejoining every few seconds")
     func rebalanceStorm() throws {
         let cycles = FaultScale.pick(suite: 6, soak: 30)
-        let kafka = try KafkaFixture(brokers: 3, partitions: 6)
+        // ~330 bytes an event: enough partitions to stay under the mock's 5 MiB each.
+        let kafka = try KafkaFixture(brokers: 3, partitions: FaultScale.pick(suite: 6, soak: 24))
         defer { withExtendedLifetime(kafka) {} }
         let database = try TestDatabase.migrated("storm")
         let rig = FaultRig(kafka: kafka, database: database, label: "storm")
@@ -21,7 +22,10 @@ struct RebalanceTests {
         func start(_ slot: Int) throws -> Process {
             try PipelineBinary.start(
                 rig.workerArguments(
-                    ["--group", "storm", "--worker-id", "storm-\(slot)", "--max-batch-events", "300", "--interval", "300ms"]
+                    [
+                        "--group", "storm", "--worker-id", "storm-\(slot)", "--max-batch-events", "300", "--interval",
+                        "300ms",
+                    ]
                         + Self.groupProperties), logFile: rig.log + ".storm-\(slot)")
         }
         var workers = try (0..<3).map(start)
@@ -56,7 +60,7 @@ struct RebalanceTests {
     @Test("a zombie: SIGSTOPped past its session timeout, then SIGCONT; its late batch is refused by the fencing")
     func zombieIsFenced() async throws {
         let trials = FaultScale.pick(suite: 1, soak: 5)
-        let kafka = try KafkaFixture(brokers: 3, partitions: 4)
+        let kafka = try KafkaFixture(brokers: 3, partitions: FaultScale.pick(suite: 4, soak: 16))
         defer { withExtendedLifetime(kafka) {} }
         let database = try TestDatabase.migrated("zombie")
         let rig = FaultRig(kafka: kafka, database: database, label: "zombie")

@@ -11,8 +11,11 @@ struct RetentionGapTests {
         let rig = FaultRig(kafka: kafka, database: database, label: "trim")
         func produce(_ count: Int, seed: Int) throws {
             let producer = try PipelineBinary.start(
-                ["produce", "--brokers", kafka.brokers, "--topic", kafka.topic, "--count", String(count), "--rate", "0",
-                 "--seed", String(seed)], logFile: rig.log)
+                [
+                    "produce", "--brokers", kafka.brokers, "--topic", kafka.topic, "--count", String(count), "--rate",
+                    "0",
+                    "--seed", String(seed),
+                ], logFile: rig.log)
             try rig.finish(producer: producer)
         }
         try produce(1000, seed: 1)
@@ -40,17 +43,22 @@ struct RetentionGapTests {
         let expected = 1000 + Int(marks.high - marks.low)
         #expect(loaded.int64(0, 0) == Int64(expected) && loaded.int64(0, 1) == Int64(expected))
         #expect(loaded.int64(0, 2) == 0)
-        #expect(try database.count("SELECT next_offset FROM etl.offsets WHERE topic = $1", [kafka.topic]) == Int(marks.high))
+        #expect(
+            try database.count("SELECT next_offset FROM etl.offsets WHERE topic = $1", [kafka.topic]) == Int(marks.high)
+        )
         FaultReport.record(
             fault: "retention gap (range in etl.gaps, status exit 2)", trials: 1, events: Int(marks.high),
-            lost: Int(Int64(expected) - (loaded.int64(0, 1) ?? 0)), duplicated: Int((loaded.int64(0, 0) ?? 0) - (loaded.int64(0, 1) ?? 0)))
+            lost: Int(Int64(expected) - (loaded.int64(0, 1) ?? 0)),
+            duplicated: Int((loaded.int64(0, 0) ?? 0) - (loaded.int64(0, 1) ?? 0)))
 
         let arguments = ["status", "--database", database.url, "--brokers", kafka.brokers, "--topic", kafka.topic]
         let table = try PipelineOutput.run(arguments, logFile: rig.log)
         #expect(table.status == 2, "a gap detected within --max-idle is unhealthy: \(table.stdout)")
         let lost = marks.low - 1000
-        #expect(table.stdout.contains("1 gap(s) detected within the last 2m, \(lost) message(s) lost"), "\(table.stdout)")
-        #expect(table.stdout.contains(String(marks.low - 1)), "the table shows the range's last offset: \(table.stdout)")
+        #expect(
+            table.stdout.contains("1 gap(s) detected within the last 2m, \(lost) message(s) lost"), "\(table.stdout)")
+        #expect(
+            table.stdout.contains(String(marks.low - 1)), "the table shows the range's last offset: \(table.stdout)")
         let json = try PipelineOutput.run(arguments + ["--json"], logFile: rig.log).jsonObject()
         let gap = try #require((json["gaps"] as? [[String: Any]])?.first)
         #expect(gap["first_offset"] as? Int == 1000)

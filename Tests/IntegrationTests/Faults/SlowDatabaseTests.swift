@@ -45,7 +45,8 @@ struct SlowDatabaseTests {
         let marks = try kafka.watermarks()
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline,
-            try database.count("SELECT coalesce(sum(next_offset), 0) FROM etl.offsets") < Int(marks.map(\.high).reduce(0, +))
+            try database.count("SELECT coalesce(sum(next_offset), 0) FROM etl.offsets")
+                < Int(marks.map(\.high).reduce(0, +))
         {
             peakKiB = max(peakKiB, peakResidentKiB(worker.processIdentifier) ?? 0)
             Thread.sleep(forTimeInterval: 0.2)

@@ -4,7 +4,9 @@ import Testing
 
 @Suite("hostile input: a mixed corpus loaded end to end by the worker binary")
 struct HostileLoadTests {
-    @Test("hostile and good messages from kcat: good ones stored byte for byte, bad ones dead-lettered with their reason, nothing stalled")
+    @Test(
+        "hostile and good messages from kcat: good ones stored byte for byte, bad ones dead-lettered with their reason, nothing stalled"
+    )
     func mixedCorpus() throws {
         let kafka = try KafkaFixture(brokers: 3, partitions: 3, topic: "hostile")
         defer { withExtendedLifetime(kafka) {} }
@@ -24,7 +26,9 @@ struct HostileLoadTests {
         for entry in corpus {
             let index = Int.random(in: 0...messages.count, using: &generator)
             messages.insert(
-                EventFactory.Message(key: Array("hostile".utf8), value: entry.bytes, expectedReason: entry.reason, eventID: entry.eventID),
+                EventFactory.Message(
+                    key: Array("hostile".utf8), value: entry.bytes, expectedReason: entry.reason, eventID: entry.eventID
+                ),
                 at: index)
             placed.append((entry, index))
         }
@@ -37,7 +41,8 @@ struct HostileLoadTests {
                 "--available-now", "--max-batch-events", "400",
             ], logFile: log)
         #expect(status == 0, "see \(log)")
-        try ExactlyOnceCheck(database: database, topic: kafka.topic).verify(kafka: kafka, fault: "hostile + good corpus", trials: corpus.count)
+        try ExactlyOnceCheck(database: database, topic: kafka.topic).verify(
+            kafka: kafka, fault: "hostile + good corpus", trials: corpus.count)
 
         let connection = try database.connect()
         func hex(_ bytes: [UInt8]) -> String { "\\x" + bytes.map { String(format: "%02x", $0) }.joined() }
@@ -47,7 +52,9 @@ struct HostileLoadTests {
                     "SELECT reason, detail FROM etl.rejected_events WHERE raw IS NOT DISTINCT FROM $1::bytea AND kafka_key = '\\x686f7374696c65'::bytea",
                     [entry.bytes.map(hex)])
                 #expect(found.rowCount >= 1, "\(entry.name): not in etl.rejected_events byte for byte")
-                #expect(found.value(0, 0) == reason, "\(entry.name): reason \(found.value(0, 0) ?? "none"), expected \(reason)")
+                #expect(
+                    found.value(0, 0) == reason,
+                    "\(entry.name): reason \(found.value(0, 0) ?? "none"), expected \(reason)")
                 #expect(found.value(0, 1)?.isEmpty == false, "\(entry.name): no detail")
             } else {
                 let bytes = try #require(entry.bytes)
@@ -60,7 +67,8 @@ struct HostileLoadTests {
                     FROM staging.events WHERE event_id = $1
                     """, [id, hex(bytes), hex(Array((entry.userID ?? "").utf8))])
                 #expect(row.rowCount == 1, "\(entry.name): stored \(row.rowCount) time(s)")
-                #expect(row.value(0, 0) == "t" && row.value(0, 1) == "t", "\(entry.name): payload differs from the message")
+                #expect(
+                    row.value(0, 0) == "t" && row.value(0, 1) == "t", "\(entry.name): payload differs from the message")
                 #expect(row.value(0, 2) == "t", "\(entry.name): user_id column differs")
             }
         }
@@ -68,7 +76,9 @@ struct HostileLoadTests {
         let ordinary = messages.filter { $0.key.map { String(decoding: $0, as: UTF8.self) } != "hostile" }
         let ids = ordinary.compactMap(\.eventID)
         #expect(
-            try database.count("SELECT count(*) FROM staging.events WHERE event_id = ANY($1::uuid[])", ["{" + ids.joined(separator: ",") + "}"])
+            try database.count(
+                "SELECT count(*) FROM staging.events WHERE event_id = ANY($1::uuid[])",
+                ["{" + ids.joined(separator: ",") + "}"])
                 == ids.count)
     }
 }

@@ -96,7 +96,8 @@ struct ValidatorDifferentialTests {
         switch (mine, theirs) {
         case (.notStorable, nil): return nil
         case (.notStorable(let reason), _?): return "validator: \(reason); jsonb accepts it"
-        case (.contractRefused(let reason), nil): return "validator: valid JSON refused for \(reason); jsonb refuses the JSON"
+        case (.contractRefused(let reason), nil):
+            return "validator: valid JSON refused for \(reason); jsonb refuses the JSON"
         case (.contractRefused, _?): return nil
         case (.accepted, nil): return "validator accepts; jsonb refuses"
         case (.accepted(let id, let type, let user, let micros), let fields?):
@@ -114,7 +115,9 @@ struct ValidatorDifferentialTests {
     }
 
     static func describe(_ bytes: [UInt8]) -> String {
-        let shown = bytes.prefix(160).map { $0 >= 0x20 && $0 < 0x7F ? String(UnicodeScalar($0)) : String(format: "\\x%02X", $0) }
+        let shown = bytes.prefix(160).map {
+            $0 >= 0x20 && $0 < 0x7F ? String(UnicodeScalar($0)) : String(format: "\\x%02X", $0)
+        }
         return shown.joined() + (bytes.count > 160 ? "…(\(bytes.count) bytes)" : "")
     }
 
@@ -132,7 +135,9 @@ struct ValidatorDifferentialTests {
                     #expect(user == Array(expectedUser.utf8), "\(entry.name): user_id \(Self.describe(user))")
                 }
             case .contractRefused(let reason), .notStorable(let reason), .noClaim(let reason):
-                #expect(entry.reason.map { reason.hasPrefix($0) } == true, "\(entry.name): \(mine), labelled \(entry.reason ?? "valid")")
+                #expect(
+                    entry.reason.map { reason.hasPrefix($0) } == true,
+                    "\(entry.name): \(mine), labelled \(entry.reason ?? "valid")")
             }
             if let problem = try Self.disagreement(entry.bytes, on: connection) {
                 Issue.record("\(entry.name): \(problem)")
@@ -144,11 +149,14 @@ struct ValidatorDifferentialTests {
     static func mutate(_ input: [UInt8], using generator: inout SplitMix64) -> [UInt8] {
         var bytes = input
         let interesting: [[UInt8]] = [
-            [0x00], [0x01], [0x09], [0x0A], [0x22], [0x5C], [0x7F], [0x80], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xEF, 0xBB, 0xBF],
+            [0x00], [0x01], [0x09], [0x0A], [0x22], [0x5C], [0x7F], [0x80], [0xC0, 0xAF], [0xED, 0xA0, 0x80],
+            [0xEF, 0xBB, 0xBF],
             [0xF4, 0x90, 0x80, 0x80], [0xFF], Array(#"\u0000"#.utf8), Array(#"\ud800"#.utf8), Array(#"\udc00"#.utf8),
             Array(#"\ud83d\ude00"#.utf8), Array(#"\u2028"#.utf8), Array(#"\\N"#.utf8), Array("{".utf8), Array("}".utf8),
-            Array("[".utf8), Array("]".utf8), Array(",".utf8), Array(":".utf8), Array("-0".utf8), Array("1e999999".utf8),
-            Array("e".utf8), Array(".".utf8), Array("null".utf8), Array(#""event_id":"#.utf8), Array(#""user_id":"x","#.utf8),
+            Array("[".utf8), Array("]".utf8), Array(",".utf8), Array(":".utf8), Array("-0".utf8),
+            Array("1e999999".utf8),
+            Array("e".utf8), Array(".".utf8), Array("null".utf8), Array(#""event_id":"#.utf8),
+            Array(#""user_id":"x","#.utf8),
             Array(" ".utf8),
         ]
         for _ in 0..<Int.random(in: 1...3, using: &generator) where !bytes.isEmpty {
@@ -156,7 +164,9 @@ struct ValidatorDifferentialTests {
             switch Int.random(in: 0..<5, using: &generator) {
             case 0: bytes[at] = UInt8.random(in: 0...255, using: &generator)
             case 1: bytes.insert(contentsOf: interesting.randomElement(using: &generator)!, at: at)
-            case 2: bytes.replaceSubrange(at..<min(bytes.count, at + 1), with: interesting.randomElement(using: &generator)!)
+            case 2:
+                bytes.replaceSubrange(
+                    at..<min(bytes.count, at + 1), with: interesting.randomElement(using: &generator)!)
             case 3: bytes.removeSubrange(at..<min(bytes.count, at + Int.random(in: 1...8, using: &generator)))
             default:
                 let end = min(bytes.count, at + Int.random(in: 1...12, using: &generator))
@@ -169,11 +179,14 @@ struct ValidatorDifferentialTests {
     @Test("seeded mutations of the corpus (a bounded fuzz against PostgreSQL): no crash, no disagreement")
     func mutations() throws {
         let environment = ProcessInfo.processInfo.environment
-        let iterations = Int(environment["PIPELINE_FUZZ_ITERATIONS"] ?? "") ?? FaultScale.pick(suite: 4_000, soak: 200_000)
+        let iterations =
+            Int(environment["PIPELINE_FUZZ_ITERATIONS"] ?? "") ?? FaultScale.pick(suite: 4_000, soak: 200_000)
         let seed = UInt64(environment["PIPELINE_FUZZ_SEED"] ?? "") ?? 20_261_125
         let database = try TestDatabase.create("mutations")
         let connection = try database.connect()
-        let seeds = HostileCorpus(includeHuge: false).entries.compactMap(\.bytes).filter { !$0.isEmpty && $0.count < 4_000 }
+        let seeds = HostileCorpus(includeHuge: false).entries.compactMap(\.bytes).filter {
+            !$0.isEmpty && $0.count < 4_000
+        }
         var generator = SplitMix64(seed: seed)
         var problems: [String] = []
         for _ in 0..<iterations {
@@ -183,7 +196,8 @@ struct ValidatorDifferentialTests {
                 if problems.count >= 5 { break }
             }
         }
-        FaultReport.note("validator mutations against jsonb: \(iterations) inputs (seed \(seed)), \(problems.count) disagreement(s)")
+        FaultReport.note(
+            "validator mutations against jsonb: \(iterations) inputs (seed \(seed)), \(problems.count) disagreement(s)")
         #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
     }
 }

@@ -27,7 +27,8 @@ struct LeastPrivilegeTests {
         let reader = try PQConnection(Self.url(database, as: "grafana_reader"))
         #expect(Self.outcome(reader, "SELECT count(*) FROM analytics.events_per_minute") == "ok")
         for sql in [
-            "SELECT count(*) FROM staging.events", "SELECT count(*) FROM etl.offsets", "SELECT count(*) FROM etl.rejected_events",
+            "SELECT count(*) FROM staging.events", "SELECT count(*) FROM etl.offsets",
+            "SELECT count(*) FROM etl.rejected_events",
             "INSERT INTO etl.offsets (topic, partition, next_offset, updated_by) VALUES ('t', 0, 0, 'x')",
             "SELECT etl.refresh_aggregates()", "DROP TABLE staging.events",
         ] {
@@ -38,8 +39,10 @@ struct LeastPrivilegeTests {
         for sql in [
             "DROP TABLE staging.events", "DROP TABLE etl.offsets", "ALTER TABLE etl.offsets ADD COLUMN x int",
             "ALTER TABLE staging.events DROP COLUMN payload", "TRUNCATE etl.offsets", "TRUNCATE staging.events",
-            "CREATE TABLE etl.intruder (x int)", "CREATE TABLE staging.intruder (x int)", "DROP SCHEMA analytics CASCADE",
-            "UPDATE staging.events SET user_id = 'x'", "DELETE FROM staging.events", "DROP FUNCTION etl.refresh_aggregates(boolean)",
+            "CREATE TABLE etl.intruder (x int)", "CREATE TABLE staging.intruder (x int)",
+            "DROP SCHEMA analytics CASCADE",
+            "UPDATE staging.events SET user_id = 'x'", "DELETE FROM staging.events",
+            "DROP FUNCTION etl.refresh_aggregates(boolean)",
         ] {
             #expect(Self.outcome(writer, sql) == "42501", "pipeline_writer: \(sql)")
         }
@@ -57,7 +60,8 @@ struct LeastPrivilegeTests {
         let status = try PipelineBinary.run(
             [
                 "worker", "--brokers", kafka.brokers, "--topic", kafka.topic, "--database",
-                Self.url(database, as: "pipeline_writer"), "--no-group", "--available-now", "--max-message-bytes", "4000",
+                Self.url(database, as: "pipeline_writer"), "--no-group", "--available-now", "--max-message-bytes",
+                "4000",
                 "--max-batch-events", "500",
             ], logFile: log)
         #expect(status == 0, "see \(log)")

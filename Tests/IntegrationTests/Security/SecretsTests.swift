@@ -7,7 +7,9 @@ struct SecretsTests {
     static let kafkaSecret = "sasl-S3cret-0815"
 
     /// Every byte a command printed, stdout and stderr.
-    static func output(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, text: String) {
+    static func output(_ arguments: [String], environment: [String: String] = [:]) throws -> (
+        status: Int32, text: String
+    ) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try PipelineBinary.path())
         process.arguments = arguments
@@ -29,26 +31,41 @@ struct SecretsTests {
         var factory = EventFactory(seed: 91)
         try kafka.produce(factory.messages(count: 300, malformedEvery: 7))
         // The private cluster trusts local logins: the password is sent and ignored, as a real one would be used.
-        let withPassword = database.url.replacingOccurrences(of: "://postgres@", with: "://postgres:\(Self.databaseSecret)@")
+        let withPassword = database.url.replacingOccurrences(
+            of: "://postgres@", with: "://postgres:\(Self.databaseSecret)@")
         let port = URL(string: database.url)?.port ?? 5432
         let kafkaArguments = [
             "--brokers", kafka.brokers, "--topic", kafka.topic, "--kafka-property", "sasl.username=loader",
             "--kafka-property", "sasl.password=\(Self.kafkaSecret)",
         ]
         var runs: [(String, (status: Int32, text: String))] = []
-        runs.append(("worker, debug log",
-            try Self.output(
-                ["worker", "--database", withPassword, "--no-group", "--available-now", "--log-level", "debug",
-                 "--max-message-bytes", "4000"] + kafkaArguments)))
+        runs.append(
+            (
+                "worker, debug log",
+                try Self.output(
+                    [
+                        "worker", "--database", withPassword, "--no-group", "--available-now", "--log-level", "debug",
+                        "--max-message-bytes", "4000",
+                    ] + kafkaArguments)
+            ))
         #expect(runs.last!.1.status == 0, "\(runs.last!.1.text)")
         #expect(try database.count("SELECT count(*) FROM etl.batches") > 0)
         runs.append(("status table", try Self.output(["status", "--database", withPassword] + kafkaArguments)))
-        runs.append(("status --json", try Self.output(["status", "--database", withPassword, "--json"] + kafkaArguments)))
-        runs.append(("status, URL from the environment",
-            try Self.output(["status"] + kafkaArguments, environment: ["PIPELINE_DATABASE_URL": withPassword])))
-        runs.append(("status, Kafka properties from the environment",
-            try Self.output(["status", "--database", withPassword, "--brokers", kafka.brokers, "--topic", kafka.topic],
-                environment: ["PIPELINE_KAFKA_PROPERTIES": "sasl.username=loader,sasl.password=\(Self.kafkaSecret)"])))
+        runs.append(
+            ("status --json", try Self.output(["status", "--database", withPassword, "--json"] + kafkaArguments)))
+        runs.append(
+            (
+                "status, URL from the environment",
+                try Self.output(["status"] + kafkaArguments, environment: ["PIPELINE_DATABASE_URL": withPassword])
+            ))
+        runs.append(
+            (
+                "status, Kafka properties from the environment",
+                try Self.output(
+                    ["status", "--database", withPassword, "--brokers", kafka.brokers, "--topic", kafka.topic],
+                    environment: ["PIPELINE_KAFKA_PROPERTIES": "sasl.username=loader,sasl.password=\(Self.kafkaSecret)"]
+                )
+            ))
         // Failures: unreachable, unparsable, wrong database, a bad Kafka property value.
         for url in [
             "postgresql://postgres:\(Self.databaseSecret)@127.0.0.1:1/db",
@@ -60,16 +77,25 @@ struct SecretsTests {
             runs.append(("status against \(url.prefix(20))…", try Self.output(["status", "--database", url])))
             runs.append(("migrate against \(url.prefix(20))…", try Self.output(["migrate", "--database", url])))
         }
-        runs.append(("worker, invalid value for a Kafka property",
-            try Self.output(
-                ["worker", "--database", withPassword, "--no-group", "--available-now", "--brokers", kafka.brokers,
-                 "--kafka-property", "fetch.wait.max.ms=\(Self.kafkaSecret)"])))
+        runs.append(
+            (
+                "worker, invalid value for a Kafka property",
+                try Self.output(
+                    [
+                        "worker", "--database", withPassword, "--no-group", "--available-now", "--brokers",
+                        kafka.brokers,
+                        "--kafka-property", "fetch.wait.max.ms=\(Self.kafkaSecret)",
+                    ])
+            ))
         for (name, run) in runs {
             #expect(!run.text.contains(Self.databaseSecret), "\(name) printed the database password:\n\(run.text)")
             #expect(!run.text.contains(Self.kafkaSecret), "\(name) printed the SASL password:\n\(run.text)")
         }
         // The failures fail, and say why.
-        #expect(runs.filter { $0.0.hasPrefix("status against") || $0.0.hasPrefix("migrate against") }.allSatisfy { $0.1.status != 0 })
+        #expect(
+            runs.filter { $0.0.hasPrefix("status against") || $0.0.hasPrefix("migrate against") }.allSatisfy {
+                $0.1.status != 0
+            })
         #expect(runs.last!.1.status != 0)
         #expect(runs.last!.1.text.contains("fetch.wait.max.ms"), "\(runs.last!.1.text)")
     }
@@ -78,19 +104,25 @@ struct SecretsTests {
     func hostileNames() throws {
         let database = try TestDatabase.migrated("names")
         let hostile = [
-            "", ".", "..", "events;DROP TABLE staging.events", "events' OR '1'='1", "../../etc/passwd", "ev ents", "ev\nents",
+            "", ".", "..", "events;DROP TABLE staging.events", "events' OR '1'='1", "../../etc/passwd", "ev ents",
+            "ev\nents",
             "évents", "events\u{7}", String(repeating: "e", count: 250), "$(touch /tmp/pwned)",
         ]
         for name in hostile {
-            for (command, flag) in [("worker", "--topic"), ("worker", "--group"), ("status", "--topic"), ("produce", "--topic")] {
+            for (command, flag) in [
+                ("worker", "--topic"), ("worker", "--group"), ("status", "--topic"), ("produce", "--topic"),
+            ] {
                 var arguments = [command, "--brokers", "127.0.0.1:1", flag, name]
                 if command != "produce" { arguments += ["--database", database.url] }
                 if command == "worker" { arguments += ["--available-now"] }
                 if command == "produce" { arguments += ["--count", "1"] }
                 let run = try Self.output(arguments)
-                #expect(run.status == 64, "\(command) \(flag) \(KafkaNamesShown.shown(name)): exit \(run.status)\n\(run.text)")
                 #expect(
-                    run.text.contains("invalid \(flag == "--group" ? "group" : "topic") name") && run.text.contains("a-z, A-Z, 0-9"),
+                    run.status == 64,
+                    "\(command) \(flag) \(KafkaNamesShown.shown(name)): exit \(run.status)\n\(run.text)")
+                #expect(
+                    run.text.contains("invalid \(flag == "--group" ? "group" : "topic") name")
+                        && run.text.contains("a-z, A-Z, 0-9"),
                     "\(command) \(flag): \(run.text)")
                 #expect(!run.text.contains("\n\n\n"), "the name is printed escaped")
             }

@@ -57,7 +57,9 @@ extension ExactlyOnceCheck {
         kafka: KafkaFixture, fault: String, trials: Int, sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> KafkaLoadCount {
         let marks = try kafka.watermarks()
-        #expect(marks.allSatisfy { $0.low == 0 }, "the mock cluster trimmed a partition: \(marks)", sourceLocation: sourceLocation)
+        #expect(
+            marks.allSatisfy { $0.low == 0 }, "the mock cluster trimmed a partition: \(marks)",
+            sourceLocation: sourceLocation)
         let counted = try count(highWatermarks: marks.map(\.high))
         FaultReport.record(
             fault: fault, trials: trials, events: counted.records, lost: counted.lost, duplicated: counted.duplicated)
@@ -69,10 +71,13 @@ extension ExactlyOnceCheck {
             let stored = try database.count(
                 "SELECT next_offset FROM etl.offsets WHERE topic = $1 AND partition = $2", [topic, String(partition)])
             #expect(
-                stored == Int(mark.high), "etl.offsets for partition \(partition) is \(stored), Kafka's end \(mark.high)",
+                stored == Int(mark.high),
+                "etl.offsets for partition \(partition) is \(stored), Kafka's end \(mark.high)",
                 sourceLocation: sourceLocation)
         }
-        #expect(try database.count("SELECT count(*) FROM etl.gaps") == 0, "a gap was recorded", sourceLocation: sourceLocation)
+        #expect(
+            try database.count("SELECT count(*) FROM etl.gaps") == 0, "a gap was recorded",
+            sourceLocation: sourceLocation)
         return counted
     }
 }

@@ -47,7 +47,9 @@ struct FaultRig {
     /// Loads whatever is left with `--available-now` and expects exit 0.
     func drain(_ extra: [String] = ["--no-group"]) throws {
         let status = try PipelineBinary.run(workerArguments(extra + ["--available-now"]), logFile: log)
-        guard status == 0 else { throw TestSetupError("the final --available-now run exited with \(status); see \(log)") }
+        guard status == 0 else {
+            throw TestSetupError("the final --available-now run exited with \(status); see \(log)")
+        }
     }
 
     /// SIGTERM, then waits up to `seconds` (SIGKILL after that, with the
@@ -63,7 +65,11 @@ struct FaultRig {
             var report = ""
             for task in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? [] {
                 let status = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)) ?? ""
-                report += task + " " + status.split(separator: "\n").filter { $0.hasPrefix("Name") || $0.hasPrefix("Sig") || $0.hasPrefix("ShdPnd") }
+                report +=
+                    task + " "
+                    + status.split(separator: "\n").filter {
+                        $0.hasPrefix("Name") || $0.hasPrefix("Sig") || $0.hasPrefix("ShdPnd")
+                    }
                     .joined(separator: " | ") + "\n"
             }
             _ = FileManager.default.createFile(atPath: stacksFile, contents: Data(report.utf8))

@@ -38,7 +38,8 @@ struct HostileCorpus {
     }
 
     private mutating func bad(_ name: String, x value: [UInt8], reason: String, user: [UInt8]? = nil) {
-        entries.append(Entry(name: name, bytes: event(x: value, user: user ?? Array("u-hostile".utf8)).bytes, reason: reason))
+        entries.append(
+            Entry(name: name, bytes: event(x: value, user: user ?? Array("u-hostile".utf8)).bytes, reason: reason))
     }
 
     private mutating func whole(_ name: String, _ bytes: [UInt8]?, reason: String) {
@@ -59,7 +60,9 @@ struct HostileCorpus {
             ("truncated 3-byte", [0xE2, 0x82]), ("truncated 4-byte", [0xF0, 0x9F, 0x98]), ("latin-1 e acute", [0xE9]),
             ("raw NUL byte", [0x00]),
         ] as [(String, [UInt8])] {
-            bad("invalid UTF-8 in a value: \(name)", x: quoted(Array("a".utf8) + bytes + Array("b".utf8)), reason: "invalid_utf8")
+            bad(
+                "invalid UTF-8 in a value: \(name)", x: quoted(Array("a".utf8) + bytes + Array("b".utf8)),
+                reason: "invalid_utf8")
         }
         bad("invalid UTF-8 in user_id", x: q("v"), reason: "invalid_utf8", user: [0x75, 0xC3, 0x28])
         whole("invalid UTF-8 after the object", event(x: q("v")).bytes + [0x20, 0xFF], reason: "invalid_utf8")
@@ -76,7 +79,9 @@ struct HostileCorpus {
         good("escaped controls \\u0001 \\u001f \\b \\f", x: q(#"\u0001\u001f\b\f\r"#))
         good("escaped BOM and U+2028", x: q(#"\ufeff\u2028\u2029"#))
         for byte: UInt8 in [0x01, 0x09, 0x0A, 0x0D, 0x1F] {
-            bad(String(format: "raw control 0x%02X in a string", byte), x: quoted([0x61, byte, 0x62]), reason: "invalid_json")
+            bad(
+                String(format: "raw control 0x%02X in a string", byte), x: quoted([0x61, byte, 0x62]),
+                reason: "invalid_json")
         }
         good("raw DEL in a string", x: quoted([0x61, 0x7F, 0x62]))
         good("raw BOM inside a string", x: quoted([0xEF, 0xBB, 0xBF, 0x61]))
@@ -93,8 +98,12 @@ struct HostileCorpus {
         good("COPY specials: a lone N and a period", x: q(#"N"#))
         good("COPY specials: quotes", x: q(#"say \"hi\" 'there'"#))
         good("COPY specials: in a key", x: Array(#"{"t\tab\\N\nk":"\\."}"#.utf8))
-        good("COPY specials: user_id with tab, backslash, \\N", x: q("v"), user: Array(#"u\t\\N\\x"#.utf8), userText: "u\t\\N\\x")
-        good("COPY specials: user_id with U+2028 escape", x: q("v"), user: Array(#"u\u2028v"#.utf8), userText: "u\u{2028}v")
+        good(
+            "COPY specials: user_id with tab, backslash, \\N", x: q("v"), user: Array(#"u\t\\N\\x"#.utf8),
+            userText: "u\t\\N\\x")
+        good(
+            "COPY specials: user_id with U+2028 escape", x: q("v"), user: Array(#"u\u2028v"#.utf8),
+            userText: "u\u{2028}v")
         good("COPY specials: end-of-data marker text", x: q(#"\\.\n\\."#))
 
         // Depth: the event object is level 1; 64 levels allowed.
@@ -102,7 +111,8 @@ struct HostileCorpus {
             Array(repeating: UInt8(ascii: "["), count: levels) + Array(repeating: UInt8(ascii: "]"), count: levels)
         }
         func objects(_ levels: Int) -> [UInt8] {
-            Array(String(repeating: #"{"a":"#, count: levels).utf8) + [0x31] + Array(repeating: UInt8(ascii: "}"), count: levels)
+            Array(String(repeating: #"{"a":"#, count: levels).utf8) + [0x31]
+                + Array(repeating: UInt8(ascii: "}"), count: levels)
         }
         good("depth 64 arrays", x: arrays(63))
         good("depth 64 objects", x: objects(63))
@@ -128,21 +138,28 @@ struct HostileCorpus {
             let bytes = Array(
                 #"{"event_id":"\#(first)","event_type":"page_view","event_time":"2025-06-01T10:00:00Z","user_id":"first","user\u005fid":"last","event_id":"\#(last)"}"#
                     .utf8)
-            entries.append(Entry(name: "duplicate event_id and escaped user_id: last wins", bytes: bytes, reason: nil, eventID: last, userID: "last"))
+            entries.append(
+                Entry(
+                    name: "duplicate event_id and escaped user_id: last wins", bytes: bytes, reason: nil, eventID: last,
+                    userID: "last"))
         }
         do {
             let id = nextID()
             let bytes = Array(
                 #"{"event_id":"\#(id)","event_type":"page_view","event_time":"2025-06-01T10:00:00Z","user_id":"u","event_type":"click"}"#
                     .utf8)
-            entries.append(Entry(name: "duplicate event_type: last (click) needs element", bytes: bytes, reason: "missing_field"))
+            entries.append(
+                Entry(name: "duplicate event_type: last (click) needs element", bytes: bytes, reason: "missing_field"))
         }
         do {
             let id = nextID()
             let bytes = Array(
                 #"{"event_id":"\#(id)","event_type":"page_view","event_time":"1999-01-01T00:00:00Z","user_id":"u","event_time":"2025-06-01T10:00:00Z"}"#
                     .utf8)
-            entries.append(Entry(name: "duplicate event_time: a bad one, then a good one", bytes: bytes, reason: nil, eventID: id, userID: "u"))
+            entries.append(
+                Entry(
+                    name: "duplicate event_time: a bad one, then a good one", bytes: bytes, reason: nil, eventID: id,
+                    userID: "u"))
         }
         bad("duplicate key inside x", x: Array(#"{"k":1,"k":2,"k":{"k":3}}"#.utf8), reason: "will-not-happen")
         entries[entries.count - 1].reason = nil  // valid: duplicates inside unknown fields are jsonb's business
@@ -176,7 +193,9 @@ struct HostileCorpus {
         // The event_ids of labelled-good entries that did not set one come from the template.
         for index in entries.indices where entries[index].reason == nil && entries[index].eventID == nil {
             let text = String(decoding: entries[index].bytes!.prefix(60), as: UTF8.self)
-            if let range = text.range(of: #"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}"#, options: .regularExpression) {
+            if let range = text.range(
+                of: #"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}"#, options: .regularExpression)
+            {
                 entries[index].eventID = String(text[range])
                 entries[index].userID = entries[index].userID ?? "u-hostile"
             }
