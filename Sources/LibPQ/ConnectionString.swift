@@ -39,4 +39,37 @@ public enum ConnectionString {
         }
         return String(uri[...question]) + query.joined(separator: "&")
     }
+
+    /// `message` with the conninfo replaced by its redacted form and every
+    /// password in it masked: libpq quotes a URI it cannot parse whole
+    /// (`invalid URI ... "postgresql://user:secret@[::1/db"`), password included.
+    public static func scrubbing(_ message: String, of conninfo: String) -> String {
+        var text = message
+        if !conninfo.isEmpty { text = text.replacing(conninfo, with: redacted(conninfo)) }
+        // Short passwords would mask ordinary words; libpq never prints one on its own anyway.
+        for password in passwords(in: conninfo) where password.count >= 4 {
+            text = text.replacing(password, with: "***")
+        }
+        return text
+    }
+
+    /// The password(s) a URI or conninfo carries, as written.
+    static func passwords(in conninfo: String) -> [String] {
+        var found: [String] = []
+        if let schemeEnd = conninfo.range(of: "://") {
+            let rest = conninfo[schemeEnd.upperBound...]
+            let authority = rest.prefix { $0 != "/" && $0 != "?" }
+            if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
+                found.append(String(authority[authority.index(after: colon)..<at]))
+            }
+        }
+        for word in conninfo.split(whereSeparator: { $0 == " " || $0 == "&" || $0 == "?" }) {
+            guard word.lowercased().hasPrefix("password=") else { continue }
+            var value = word.dropFirst("password=".count)
+            if value.hasPrefix("'") { value = value.dropFirst() }
+            if value.hasSuffix("'") { value = value.dropLast() }
+            found.append(String(value))
+        }
+        return found.filter { !$0.isEmpty }
+    }
 }

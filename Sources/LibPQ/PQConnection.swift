@@ -15,9 +15,11 @@ public final class PQConnection {
                 message: "libpq could not allocate a connection", remedy: "The process is out of memory.")
         }
         guard PQstatus(conn) == CONNECTION_OK else {
-            // The message names host, port and the reason; libpq never puts the password in it.
+            // The message names host, port and the reason; when libpq cannot parse a URI it
+            // quotes it whole, password included, so the message is scrubbed.
+            let reason = ConnectionString.scrubbing(PostgresError.connectionMessage(conn), of: conninfo)
             let error = PostgresError(
-                message: "cannot connect to PostgreSQL: \(PostgresError.connectionMessage(conn))",
+                message: "cannot connect to PostgreSQL: \(reason)",
                 remedy: "Check --database (host, port, user, database name) and that the server is running.",
                 connectionLost: true)
             PQfinish(conn)

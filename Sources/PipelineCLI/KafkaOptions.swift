@@ -36,7 +36,14 @@ struct KafkaOptions: ParsableArguments {
         )
     }
 
-    func topic() -> String { topicFlag ?? Environment.value("PIPELINE_TOPIC") ?? "events" }
+    /// The topic, checked against Kafka's naming rule.
+    func topic() throws -> String {
+        if let topicFlag { return try KafkaNames.validated(topicFlag, kind: "topic", source: "--topic") }
+        if let value = Environment.value("PIPELINE_TOPIC") {
+            return try KafkaNames.validated(value, kind: "topic", source: "PIPELINE_TOPIC")
+        }
+        return "events"
+    }
 
     func properties() throws -> [String: String] {
         let fromEnvironment =

@@ -104,14 +104,14 @@ struct ProduceCommand: ParsableCommand {
         guard (0...1).contains(generatorConfiguration.malformedRatio),
             (0...1).contains(generatorConfiguration.lateRatio)
         else { throw ValidationError("the malformed and late ratios must lie in 0...1") }
-        let resender = Resender(
-            duplicateRatio: try Environment.resolve(duplicateRatio, "PIPELINE_PRODUCE_DUPLICATE_RATIO", default: 0),
-            conflictRatio: try Environment.resolve(conflictRatio, "PIPELINE_PRODUCE_CONFLICT_RATIO", default: 0),
-            seed: generatorConfiguration.seed)
-        guard (0...1).contains(resender.duplicateRatio), (0...1).contains(resender.conflictRatio) else {
+        let duplicateRatio = try Environment.resolve(duplicateRatio, "PIPELINE_PRODUCE_DUPLICATE_RATIO", default: 0)
+        let conflictRatio = try Environment.resolve(conflictRatio, "PIPELINE_PRODUCE_CONFLICT_RATIO", default: 0)
+        guard (0...1).contains(duplicateRatio), (0...1).contains(conflictRatio) else {
             throw ValidationError("the duplicate and conflict ratios must lie in 0...1")
         }
-        let topic = kafka.topic()
+        let resender = Resender(
+            duplicateRatio: duplicateRatio, conflictRatio: conflictRatio, seed: generatorConfiguration.seed)
+        let topic = try kafka.topic()
 
         var config = RDKafkaConfig([
             "bootstrap.servers": try kafka.brokers(),

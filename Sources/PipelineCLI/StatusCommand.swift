@@ -33,7 +33,7 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let maxIdle = try Environment.resolve(self.maxIdle, "PIPELINE_MAX_IDLE", default: .init(milliseconds: 120_000))
-        let topic = kafka.topic()
+        let topic = try kafka.topic()
         let url = try database.url()
         var report = try Self.readDatabase(url: url, topic: topic, maxIdleMs: maxIdle.milliseconds)
         // No --brokers, PIPELINE_BROKERS or .data/kafka.bootstrap: the Kafka columns stay empty.

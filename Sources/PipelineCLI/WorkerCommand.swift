@@ -86,7 +86,7 @@ struct WorkerCommand: ParsableCommand {
         let logger = Logger(label: "pipeline.worker")
         let id =
             workerID ?? Environment.value("PIPELINE_WORKER_ID") ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
-        let topic = kafka.topic()
+        let topic = try kafka.topic()
 
         var configuration = WorkerConfiguration(topic: topic, workerID: id)
         configuration.intervalMs = try Environment.resolve(
@@ -106,7 +106,13 @@ struct WorkerCommand: ParsableCommand {
             throw ValidationError("--max-batch-events and --interval must be positive")
         }
 
-        let groupName: String? = noGroup ? nil : (group ?? Environment.value("PIPELINE_GROUP") ?? "pipeline")
+        let groupName: String? =
+            noGroup
+            ? nil
+            : try group.map { try KafkaNames.validated($0, kind: "group", source: "--group") }
+                ?? Environment.value("PIPELINE_GROUP").map {
+                    try KafkaNames.validated($0, kind: "group", source: "PIPELINE_GROUP")
+                } ?? "pipeline"
         let source = KafkaEventSource(
             settings: .init(
                 brokers: try kafka.brokers(), topic: topic, group: groupName, clientID: id,

@@ -52,6 +52,14 @@ public final class KafkaEventSource: EventSource, RDKafkaRebalanceHandler {
             "auto.offset.reset": "error",
             // --available-now needs to know when a partition has been read to its end.
             "enable.partition.eof": "true",
+            // Back-pressure: the worker fetches per batch on one thread, so while a batch
+            // waits on PostgreSQL, librdkafka's prefetch queue is all that grows. Its default
+            // (64 MiB, overshot by a whole fetch response of up to fetch.max.bytes, 50 MiB)
+            // is capped at 16 MiB and one 16 MiB response. Peak RSS of a debug worker held back
+            // by a locked staging table with 40 MiB waiting in Kafka (SlowDatabaseTests):
+            // 102 MiB with the defaults, 86 MiB with these. --kafka-property overrides both.
+            "queued.max.messages.kbytes": "16384",
+            "fetch.max.bytes": "16777216",
             // Client errors reach us through the error callback and our log; librdkafka's own
             // stderr lines would repeat them. `--kafka-property log_level=7` brings them back.
             "log_level": "2",

@@ -42,8 +42,10 @@ extension PostgresEventSink {
                 "PostgreSQL refused the row: \(refusal.sqlState.map { "SQLSTATE \($0): " } ?? "")\(refusal.message)"
             refused.rejectRows += EventBatch.rejectedRow(fromEventRow: buffer[first], detail: detail)
             refused.count += 1
+            // SQLSTATE and primary message only: the server's DETAIL quotes the row ("Failing row
+            // contains (...)"), and payload bytes stay out of logs.
             logger.warning(
-                "row refused by PostgreSQL; dead-lettered as db_rejected", metadata: [LogKeys.error: "\(refusal)"])
+                "row refused by PostgreSQL; dead-lettered as db_rejected", metadata: [LogKeys.error: "\(detail)"])
             return
         }
         let middle = rows.startIndex + rows.count / 2

@@ -32,6 +32,23 @@ enum PipelineBinary {
         return process
     }
 
+    /// Runs another program to completion, output appended to `logFile`; returns its exit status.
+    static func runTool(_ path: String, _ arguments: [String], logFile: String) throws -> Int32 {
+        if !FileManager.default.fileExists(atPath: logFile) {
+            _ = FileManager.default.createFile(atPath: logFile, contents: nil)
+        }
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
+        log.seekToEndOfFile()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
     /// Runs `pipeline ARGS...` to completion; returns its exit status.
     static func run(_ arguments: [String], logFile: String) throws -> Int32 {
         let process = try start(arguments, logFile: logFile)
