@@ -6,6 +6,8 @@
 wall, user and sys CPU seconds and the peak RSS of the largest single process
 come from /usr/bin/time -v (wait4's rusage, children included). Two things it
 cannot see are sampled here from /proc:
+  - cpu_s: user+sys, or the CPU seconds sampled over the tree when larger (a JVM that its
+    Python parent never waits for is missing from wait4's figures);
   - tree_rss_kb: the peak of the SUM of RSS over the command's whole process
     tree (a JVM plus its Python workers, kcat plus psql), sampled every 50 ms;
   - kafka_cpu_s / db_cpu_s: CPU seconds the development Kafka process and the
@@ -128,12 +130,15 @@ def main():
     db_before = server_cpu_s(pg_pid) if pg_pid else 0.0
     child = subprocess.Popen(["/usr/bin/time", "-v", "-o", time_file, "--", *command])
     peak = [0]
+    tree_cpu = {}  # pid -> the largest CPU seconds seen: catches a JVM nobody reaps with wait4
     done = threading.Event()
 
     def sample():
         while not done.is_set():
-            total = sum(rss_kb(p) for p in descendants(child.pid, children_map()) if p != child.pid)
-            peak[0] = max(peak[0], total)
+            tree = [p for p in descendants(child.pid, children_map()) if p != child.pid]
+            peak[0] = max(peak[0], sum(rss_kb(p) for p in tree))
+            for p in tree:
+                tree_cpu[p] = max(tree_cpu.get(p, 0.0), cpu_s(p))
             done.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -144,6 +149,9 @@ def main():
     result = parse_time_v(time_file)
     os.unlink(time_file)
     result["tree_rss_kb"] = max(peak[0], result["max_rss_kb"])
+    # CPU of the tree as sampled (misses at most the last 50 ms of each process) when that is
+    # more than wait4 reported, i.e. when some process in the tree was never reaped by its parent.
+    result["cpu_s"] = round(max(result["user_s"] + result["sys_s"], sum(tree_cpu.values())), 2)
     result["kafka_cpu_s"] = round(cpu_s(kafka_pid) - kafka_before, 2) if kafka_pid else None
     result["db_cpu_s"] = round(server_cpu_s(pg_pid) - db_before, 2) if pg_pid else None
     result["label"] = label
