@@ -128,7 +128,8 @@ def main():
         time_file = tmp.name
     kafka_before = cpu_s(kafka_pid) if kafka_pid else 0.0
     db_before = server_cpu_s(pg_pid) if pg_pid else 0.0
-    child = subprocess.Popen(["/usr/bin/time", "-v", "-o", time_file, "--", *command])
+    # The command's own output goes to stderr: stdout carries only the JSON line.
+    child = subprocess.Popen(["/usr/bin/time", "-v", "-o", time_file, "--", *command], stdout=sys.stderr)
     peak = [0]
     tree_cpu = {}  # pid -> the largest CPU seconds seen: catches a JVM nobody reaps with wait4
     done = threading.Event()
@@ -146,6 +147,10 @@ def main():
     child.wait()
     done.set()
     sampler.join()
+    # A backend's CPU reaches the postmaster's account when it is reaped, a moment after the
+    # client has gone.
+    if pg_pid:
+        time.sleep(0.5)
     result = parse_time_v(time_file)
     os.unlink(time_file)
     result["tree_rss_kb"] = max(peak[0], result["max_rss_kb"])

@@ -5,7 +5,7 @@ import statistics
 import sys
 
 NAMES = {
-    "raw": "raw-move limit: kcat | psql \\copy",
+    "raw": "raw-move limit: kcat → psql \\copy",
     "peer": "Python peer (confluent-kafka, psycopg 3)",
     "ours": "ours: worker --available-now --no-group",
     "ours_group": "ours: worker --available-now, consumer group",
@@ -26,7 +26,7 @@ def fmt(value, digits=1):
 
 
 def main():
-    records = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+    records = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
     machine = next((r for r in records if r["kind"] == "machine"), {})
     dataset = next((r for r in records if r["kind"] == "dataset"), None)
     if not dataset:
@@ -95,24 +95,24 @@ def main():
 
     def row(label, value, target, ok, digits=2, unit="×"):
         shown = "–" if value is None else f"{value:,.{digits}f}{unit}"
-        met = "–" if value is None else ("met" if ok(value) else "not met")
+        met = "–" if value is None or ok is None else ("met" if ok(value) else "not met")
         print(f"| {label} | {shown} | {target} | {met} |")
 
     row("ours / raw-move limit", ratio("ours", "raw"), "≥ 1.0× (stretch 1.3×)", lambda v: v >= 1.0)
     if "ours" in runs and "raw" in wall:
         loaded = median([r.get("loaded_s") for r in runs["ours"]])
         row("ours (to last commit, refresh excluded) / raw-move limit", wall["raw"] / loaded if loaded else None,
-            "(for reference)", lambda v: v >= 1.0)
+            "(for reference)", None)
     row("ours / Python peer", ratio("ours", "peer"), "≥ 3×", lambda v: v >= 3)
     row("ours / Spark SS (Kafka)", ratio("ours", "spark_kafka"), "≥ 10×", lambda v: v >= 10)
-    row("ours / Spark SS (file source)", ratio("ours", "spark_file"), "(bound)", lambda v: v >= 10)
+    row("ours / Spark SS (file source, no Kafka)", ratio("ours", "spark_file"), "(bound)", None)
     if "ours" in runs:
         row("ours peak RSS, 50 000-event batches", median([r["max_rss_kb"] for r in runs["ours"]]) / 1024,
             "≤ 150 MB", lambda v: v <= 150, 0, " MB")
     for name in ("spark_kafka", "spark_file"):
         if name in runs:
             row(f"{NAMES[name]}: process tree peak RSS", median([r["tree_rss_kb"] for r in runs[name]]) / 1024,
-                "(issue: over 2 GB)", lambda v: v > 2048, 0, " MB")
+                "(the issue expects over 2 GB)", None, 0, " MB")
     latency = next((r for r in records if r["kind"] == "latency"), None)
     if latency:
         row("p95 ingest latency at 5000 events/s, --interval 1s", latency["ingest_ms"]["p95"], "≤ 1300 ms",
