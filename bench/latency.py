@@ -11,7 +11,8 @@ before COMMIT) minus its Kafka timestamp (set by the producer). Also the batches
 in analytics.events_per_minute counted at least as many events as had, by Kafka timestamp,
 reached that minute up to and including this event, minus its Kafka timestamp (events of a
 minute become visible in commit order, which follows Kafka timestamp order within a partition;
-the 100 ms poll adds up to 100 ms).
+the 100 ms poll adds up to 100 ms). Events not yet visible at the last poll count with the last
+poll's time: a lower bound, reported as `visible_unseen`.
 """
 import argparse
 import bisect
@@ -62,19 +63,20 @@ def report(url, polls_path):
     for minute, kafka_ts, _ in rows:
         by_minute.setdefault(minute, []).append(kafka_ts)
     visible, unseen = [], 0
+    last_poll = samples[-1][0] if samples else 0.0
     for minute, stamps in by_minute.items():
         stamps.sort()
         series = [(t, counts.get(str(minute), 0)) for t, counts in samples]
         counts = [n for _, n in series]
         # counts never decrease while the worker runs; the first sample with count >= k.
-        running = 0
         for k, stamp in enumerate(stamps, start=1):
             i = bisect.bisect_left(counts, k)
             if i == len(series):
+                # Not visible by the last poll: counted with the last poll's time, a lower bound.
                 unseen += 1
+                visible.append(max(0.0, (last_poll - stamp) * 1000))
                 continue
             visible.append(max(0.0, (series[i][0] - stamp) * 1000))
-            running += 1
     result = {"kind": "latency", "events": len(rows), "ingest_ms": percentiles(ingest),
               "batch_p95_ms": {"p50": batch_p95[0][0], "p95": batch_p95[0][1], "p99": batch_p95[0][2]}
               if batch_p95[0] else None,

@@ -133,8 +133,8 @@ def main():
         i, v = latency["ingest_ms"], latency["visible_ms"]
         print(f"Latency ({latency['events']:,} events, {latency['batches']} batches): ingest (commit − Kafka timestamp) "
               f"p50 {i['p50']} ms, p95 {i['p95']} ms, p99 {i['p99']} ms; visible in analytics.events_per_minute "
-              f"p50 {v['p50']} ms, p95 {v['p95']} ms, p99 {v['p99']} ms ({latency['visible_unseen']} events never "
-              f"seen by the 100 ms poll).")
+              f"p50 {v['p50']} ms, p95 {v['p95']} ms, p99 {v['p99']} ms ({latency['visible_unseen']} events not yet "
+              f"visible when the poll stopped, counted at its last poll: a lower bound).")
     if generator:
         walls = [r["wall_s"] for r in generator]
         print(f"Generator: {len(walls)} runs of {events:,} events with --rate 0: "
