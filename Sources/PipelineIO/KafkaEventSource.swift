@@ -53,8 +53,9 @@ public final class KafkaEventSource: EventSource, RDKafkaRebalanceHandler {
             // --available-now needs to know when a partition has been read to its end.
             "enable.partition.eof": "true",
             // A broker answers a fetch as soon as it has data, but one that waits out the whole
-            // max wait instead (librdkafka's mock cluster, `pipeline dev-kafka`) adds up to it to
-            // every event's latency: 500 ms (the default) put p95 ingest latency at 1.8 s with
+            // max wait instead (librdkafka's mock cluster, `pipeline dev-kafka`: "If there was no
+            // data, delay up to MaxWait" in rdkafka_mock_handlers.c) adds up to it to every
+            // event's latency: 500 ms (the default) put p95 ingest latency at 1.8 s with
             // --interval 1s at 5000 events/s (scripts/bench), 100 ms at 1.4 s. Costs ten empty
             // fetches a second per broker when idle.
             "fetch.wait.max.ms": "100",
