@@ -47,6 +47,49 @@ struct CopyTextTests {
         #expect(CopyRows.unescape(encoded) == all)
     }
 
+    /// Byte by byte, the obvious way: what the word-at-a-time scan must equal.
+    func referenceEscaped(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        for byte in bytes {
+            switch byte {
+            case 0x5C: out += [0x5C, 0x5C]
+            case 0x0A: out += [0x5C, UInt8(ascii: "n")]
+            case 0x09: out += [0x5C, UInt8(ascii: "t")]
+            case 0x0D: out += [0x5C, UInt8(ascii: "r")]
+            default: out.append(byte)
+            }
+        }
+        return out
+    }
+
+    @Test func specialBytesAtEveryPositionOfTheEightByteWords() {
+        for length in [7, 8, 9, 15, 16, 17, 31, 64] {
+            for position in 0..<length {
+                for special: UInt8 in [0x5C, 0x0A, 0x09, 0x0D] {
+                    var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+                    bytes[position] = special
+                    #expect(escaped(bytes) == referenceEscaped(bytes), "length \(length), position \(position)")
+                    // Bytes one off a special one (0x5B, 0x5D, 0x08, 0x0B, ...; 0x09 + 1 is special).
+                    bytes[position] = special &+ 1
+                    #expect(escaped(bytes) == referenceEscaped(bytes))
+                    bytes[position] = special &- 1
+                    #expect(escaped(bytes) == referenceEscaped(bytes))
+                }
+            }
+        }
+        // High bytes next to special ones (the borrow of the zero-byte test).
+        let mixed: [UInt8] = [0x80, 0x5C, 0xFF, 0x0A, 0x01, 0x00, 0x09, 0x0D, 0xDC, 0x8A, 0x89, 0x8D, 0x5C]
+        #expect(escaped(mixed) == referenceEscaped(mixed))
+    }
+
+    @Test func byteaAcrossItsChunks() {
+        for count in [255, 256, 257, 600] {
+            let bytes = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            let expected = #"\\x"# + bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+            #expect(bytea(bytes) == expected, "count \(count)")
+        }
+    }
+
     @Test func appendsAfterExistingContent() {
         var out = Array("x\t".utf8)
         CopyText.appendEscaped("a\tb", to: &out)
