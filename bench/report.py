@@ -11,6 +11,9 @@ NAMES = {
     "ours_group": "ours: worker --available-now, consumer group",
     "spark_kafka": "Spark SS, Kafka via Python data source",
     "spark_file": "Spark SS, built-in file source (bound)",
+    "ours_dup0": "ours, dedup data set: 0% duplicates",
+    "ours_dup5": "ours, dedup data set: 5% duplicates",
+    "ours_dup50": "ours, dedup data set: 50% duplicates",
 }
 
 
