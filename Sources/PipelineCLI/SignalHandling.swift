@@ -22,6 +22,11 @@ enum SignalHandling {
         sigaddset(&stopSignals, SIGINT)
         sigaddset(&stopSignals, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+        // An ignored signal is discarded, blocked or not, so sigwait would never see it; a
+        // non-interactive shell starts background jobs (`cmd &`, as scripts/demo does) with
+        // SIGINT ignored. Blocked in every thread, the default action never runs.
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
         let watcher = SignalWatcher()
         let waitSet = stopSignals
         let thread = Thread {
