@@ -70,4 +70,7 @@ public struct CommitSummary: Sendable, Equatable {
 
     /// The batch's new events: stored in staging.events.
     public func newEvents(in batch: EventBatch) -> Int { batch.events - refusedRows - duplicates - conflicts }
+
+    /// The batch's dead letters: the validator's rejects and the rows PostgreSQL refused.
+    public func rejected(in batch: EventBatch) -> Int { batch.rejected + refusedRows }
 }

@@ -158,7 +158,7 @@ public final class Worker: AssignmentListener {
             summary.batches += 1
             // Rows PostgreSQL refused at COPY were dead-lettered: rejected, not loaded.
             summary.events += commit.newEvents(in: batch)
-            summary.rejected += batch.rejected + commit.refusedRows
+            summary.rejected += commit.rejected(in: batch)
             summary.duplicates += commit.duplicates
             summary.conflicts += commit.conflicts
             source.reportLoaded(ranges.map { (partition: $0.partition, nextOffset: $0.lastOffset + 1) })
@@ -179,7 +179,7 @@ public final class Worker: AssignmentListener {
         let nowMicros = WallClock.nowMicros()
         var metadata: Logger.Metadata = [
             LogKeys.batchID: "\(batch.batchID)", LogKeys.events: "\(commit.newEvents(in: batch))",
-            LogKeys.rejected: "\(batch.rejected + commit.refusedRows)", LogKeys.bytes: "\(batch.bytes)",
+            LogKeys.rejected: "\(commit.rejected(in: batch))", LogKeys.bytes: "\(batch.bytes)",
             LogKeys.duplicates: "\(commit.duplicates)", LogKeys.conflicts: "\(commit.conflicts)",
             LogKeys.partitions: "\(batch.partitionRanges.count)",
             LogKeys.durationMs: "\((nowMicros - batch.startedAtMicros) / 1000)",
