@@ -99,7 +99,7 @@ struct RollupTests {
         try expectAggregates(equal: events, in: database)
     }
 
-    @Test("migration 0015 requests a rebuild of what staging holds, newest first; after it the rollups are exact")
+    @Test("migrations 0015 and 0018 request a rebuild of what staging holds, newest first; after it the aggregates are exact")
     func migrationRequestsRebuild() throws {
         let database = try TestDatabase.create("rollupmigrate")
         let files = try MigrationSource.directory(repositoryMigrationsPath).load()

@@ -4,7 +4,7 @@
 -- watermark, and the maintenance functions do what they say.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(22);
+SELECT plan(26);
 
 SELECT etl.ensure_event_partitions(ARRAY[DATE '2025-12-31', DATE '2026-01-01', DATE '2024-03-01']);
 
@@ -64,6 +64,23 @@ SELECT is(etl.refresh_aggregates(), 2, 'a late event touches only its own minute
 SELECT is((SELECT events FROM analytics.events_per_minute WHERE bucket = '2025-12-31 23:59:00+00'), 3::bigint,
           'the late event is counted');
 
+-- One statement holding rows of two batches: each batch is marked and added,
+-- and a user already counted in a minute is not counted there again.
+INSERT INTO staging.events (event_id, event_type, event_time, user_id, payload, kafka_topic, kafka_partition, kafka_offset, batch_id)
+VALUES (gen_random_uuid(), 'page_view', '2026-01-01 00:16:40+00', 'u4', '{"page": "/b"}', 'events', 0, 9, 5),
+       (gen_random_uuid(), 'page_view', '2026-01-01 00:16:50+00', 'u6', '{"page": "/b"}', 'events', 0, 10, 6);
+SELECT results_eq($$SELECT batch_id FROM etl.dirty_minutes ORDER BY 1$$, $$VALUES (5::bigint), (6::bigint)$$,
+                  'a minute is marked once per batch with rows in it');
+SELECT is(etl.refresh_aggregates(), 1, 'one minute touched');
+SELECT results_eq(
+    $$SELECT events, users FROM analytics.events_per_minute WHERE bucket = '2026-01-01 00:16:00+00'$$,
+    $$VALUES (3::bigint, 2::bigint)$$,
+    'both batches added to the minute; u4 counted once');
+SELECT results_eq(
+    $$SELECT views, users FROM etl.agg_page_views_1m WHERE bucket = '2026-01-01 00:16:00+00' AND page = '/b'$$,
+    $$VALUES (3::bigint, 2::bigint)$$,
+    'page views and their users likewise');
+
 -- A replay of 2024 is late, and does not move the watermark.
 INSERT INTO staging.events (event_id, event_type, event_time, user_id, payload, kafka_topic, kafka_partition, kafka_offset, batch_id)
 VALUES (gen_random_uuid(), 'log', '2024-03-01 10:00:00+00', 'u5', '{"service": "api", "level": "error"}', 'events', 0, 8, 4);
@@ -75,7 +92,7 @@ SELECT is((SELECT sum(late_events)::int FROM analytics.late_events_per_minute), 
 TRUNCATE etl.agg_events_1m;
 SELECT is(etl.rebuild_aggregates('2025-12-31 23:00+00', '2026-01-01 01:00+00'), 121,
           'rebuild: every minute of the range (120) and the 2024 minute still pending');
-SELECT is((SELECT sum(events)::int FROM analytics.events_per_minute), 8, 'rebuilt from staging');
+SELECT is((SELECT sum(events)::int FROM analytics.events_per_minute), 10, 'rebuilt from staging');
 SELECT throws_ok($$SELECT etl.rebuild_aggregates('2026-01-02', '2026-01-01')$$, '22023', NULL, 'an empty range is refused');
 
 -- Partition maintenance.
