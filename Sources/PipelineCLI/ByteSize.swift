@@ -39,3 +39,27 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
         milliseconds = Int(value * 1000)
     }
 }
+
+/// --refresh-interval: a duration, or `end` for one refresh before the worker exits.
+enum RefreshInterval: ExpressibleByArgument, Sendable {
+    case every(DurationArgument)
+    case atExit
+
+    init?(argument: String) {
+        if argument == "end" {
+            self = .atExit
+        } else if let duration = DurationArgument(argument: argument) {
+            self = .every(duration)
+        } else {
+            return nil
+        }
+    }
+
+    /// What AggregateRefresher takes: nil = no refresh until the worker finishes.
+    var minimumIntervalMs: Int64? {
+        switch self {
+        case .every(let duration): Int64(duration.milliseconds)
+        case .atExit: nil
+        }
+    }
+}

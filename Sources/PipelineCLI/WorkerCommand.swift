@@ -62,6 +62,12 @@ struct WorkerCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "Refresh the aggregates at most this often while loading; `end`: only once, before exiting (env: PIPELINE_REFRESH_INTERVAL; default 0s: after every batch, on a connection of its own).",
+            valueName: "DURATION"))
+    var refreshInterval: RefreshInterval?
+
+    @Option(
+        help: ArgumentHelp(
             "Reject messages larger than this (env: PIPELINE_MAX_MESSAGE_BYTES; default 1MiB).", valueName: "SIZE"))
     var maxMessageBytes: ByteSize?
 
@@ -132,7 +138,11 @@ struct WorkerCommand: ParsableCommand {
             ])
         let telemetry = try WorkerTelemetry.start(metrics, databaseURL: databaseURL, logger: logger)
         defer { telemetry?.stop() }
-        let refresher = AggregateRefresher(databaseURL: databaseURL, logger: logger)
+        let refreshEvery = try Environment.resolve(
+            refreshInterval, "PIPELINE_REFRESH_INTERVAL",
+            default: .every(DurationArgument(milliseconds: 0)))
+        let refresher = AggregateRefresher(
+            databaseURL: databaseURL, minimumIntervalMs: refreshEvery.minimumIntervalMs, logger: logger)
         let worker = Worker(
             source: source, sink: sink, configuration: configuration, stopSignal: stopSignal, logger: logger,
             observers: [refresher] + (telemetry.map { [$0.observer] } ?? []))
