@@ -17,7 +17,7 @@ VALUES (gen_random_uuid(), 'page_view', '2025-12-31 23:59:10+00', 'u1', '{"sessi
        (gen_random_uuid(), 'click', '2026-01-01 00:20:00+00', 'u3', '{"session_id": "s3", "element": "add_to_cart"}', 'events', 0, 4, 1);
 
 SELECT is((SELECT count(DISTINCT bucket)::int FROM etl.dirty_minutes), 3, 'three minutes marked');
-SELECT is((SELECT count(*)::int FROM etl.dirty_users), 3, 'three users marked');
+SELECT is((SELECT count(*)::int FROM etl.dirty_users), 0, 'users are not marked: a refresh finds them in the batch''s rows');
 SELECT is((SELECT max_event_time FROM etl.watermarks WHERE topic = 'events'), '2026-01-01 00:20:00+00'::timestamptz,
           'watermark source: the max event time');
 SELECT is(etl.refresh_aggregates(), 3, 'refresh recomputes the three minutes');

@@ -5,7 +5,7 @@
 -- new objects (migrations 0014-0015).
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(36);
+SELECT plan(37);
 
 SELECT has_table('etl', 'agg_users_5m', 'membership of the 5-minute users');
 SELECT has_table('etl', 'agg_users_1h', 'membership of the hourly users');
@@ -96,7 +96,7 @@ SELECT results_eq(
     $$VALUES ('click'::text, 1::bigint, 1::bigint), ('page_view', 3, 3), ('transaction', 1, 1)$$,
     'hour 10 rebuilt exactly');
 
--- Session windows (0016): a batch continuing a session extends it, a late one inside it recomputes it.
+-- Session windows: a batch continuing a session extends it, late ones before and between sessions merge them.
 INSERT INTO staging.events (event_id, event_type, event_time, user_id, payload, kafka_topic, kafka_partition, kafka_offset, batch_id)
 VALUES (gen_random_uuid(), 'page_view', '2026-02-01 20:00:00+00', 'w1', '{"session_id": "a"}', 'events', 0, 10, 3),
        (gen_random_uuid(), 'page_view', '2026-02-01 20:10:00+00', 'w1', '{"session_id": "a"}', 'events', 0, 11, 3);
@@ -124,6 +124,17 @@ SELECT results_eq(
     $$SELECT session_start, session_end, events, pages, revenue FROM analytics.user_sessions WHERE user_id = 'w1' ORDER BY 1$$,
     $$VALUES ('2026-02-01 19:45+00'::timestamptz, '2026-02-01 22:00+00'::timestamptz, 7::bigint, 5::bigint, 3::numeric)$$,
     'the rebuilt sessions equal the incremental ones');
+-- 0018: sessions are merged from pieces. A late event inside a session only
+-- adds to it; an event exactly 30 minutes after the last one starts a new session.
+INSERT INTO staging.events (event_id, event_type, event_time, user_id, payload, kafka_topic, kafka_partition, kafka_offset, batch_id)
+VALUES (gen_random_uuid(), 'click', '2026-02-01 20:30:00+00', 'w1', '{"session_id": "a", "element": "x"}', 'events', 0, 17, 6),
+       (gen_random_uuid(), 'page_view', '2026-02-01 22:00:00+00', 'w1', '{"session_id": "c"}', 'events', 0, 18, 6);
+SELECT etl.refresh_aggregates();
+SELECT results_eq(
+    $$SELECT session_start, session_end, events, pages, revenue FROM analytics.user_sessions WHERE user_id = 'w1' ORDER BY 1$$,
+    $$VALUES ('2026-02-01 19:45+00'::timestamptz, '2026-02-01 22:00+00'::timestamptz, 8::bigint, 5::bigint, 3::numeric),
+             ('2026-02-01 22:00+00', '2026-02-01 22:30+00', 1, 1, 0)$$,
+    'a late event inside a session adds to it; 30 minutes after the last event, a new session');
 
 -- The writer requests and works through rebuilds; the reader sees none of the state.
 SET ROLE pipeline_writer;
