@@ -4,7 +4,7 @@
 -- watermark, and the maintenance functions do what they say.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(26);
+SELECT plan(29);
 
 SELECT etl.ensure_event_partitions(ARRAY[DATE '2025-12-31', DATE '2026-01-01', DATE '2024-03-01']);
 
@@ -97,7 +97,10 @@ SELECT throws_ok($$SELECT etl.rebuild_aggregates('2026-01-02', '2026-01-01')$$, 
 
 -- Partition maintenance.
 SELECT cmp_ok(etl.ensure_partitions(1, 3), '>=', 4, 'partitions around today are created');
+SELECT is((SELECT count(*)::int FROM etl.agg_users_1m WHERE bucket < '2025-01-01'), 1, 'the 2024 minute''s membership');
 SELECT is(etl.drop_partitions_older_than(interval '400 days'), 1, 'the 2024 partition is dropped');
+SELECT is_empty($$SELECT * FROM etl.agg_users_1m WHERE bucket < '2025-01-01'$$, 'and its membership state with it');
+SELECT is((SELECT events FROM etl.agg_events_1m WHERE bucket = '2024-03-01 10:00+00'), 1::bigint, 'its aggregates stay');
 SELECT throws_ok($$SELECT etl.drop_partitions_older_than(interval '-1 day')$$, '22023', NULL, 'a negative age is refused');
 
 SELECT * FROM finish();
