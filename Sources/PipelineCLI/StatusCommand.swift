@@ -113,6 +113,15 @@ struct StatusCommand: ParsableCommand {
             WHERE w.topic = $1
             """, [topic])
 
+        let aggregates = try connection.execute(
+            """
+            SELECT (SELECT count(DISTINCT batch_id) FROM etl.dirty_minutes WHERE batch_id IS NOT NULL),
+                   (SELECT greatest(extract(epoch FROM now() - min(marked_at)), 0) FROM etl.dirty_minutes
+                    WHERE batch_id IS NOT NULL),
+                   (SELECT count(*) FROM etl.rebuild_requests),
+                   (SELECT coalesce(sum(extract(epoch FROM next_to - range_from)), 0) / 3600 FROM etl.rebuild_requests)
+            """)
+
         let rejections = try connection.execute(
             """
             SELECT reason, count(*) FROM etl.rejected_events
@@ -138,6 +147,10 @@ struct StatusCommand: ParsableCommand {
                 : .init(
                     maxEventTime: watermark.value(0, 0) ?? "", watermark: watermark.value(0, 1),
                     allowedLateness: watermark.value(0, 2)),
+            aggregates: .init(
+                batchesWaiting: aggregates.int64(0, 0) ?? 0, oldestWaitingSeconds: aggregates.value(0, 1).flatMap(Double.init),
+                rebuildRequests: aggregates.int64(0, 2) ?? 0,
+                rebuildHoursLeft: aggregates.value(0, 3).flatMap(Double.init) ?? 0),
             rejectionsLastHour: (0..<rejections.rowCount).map {
                 .init(reason: rejections.value($0, 0) ?? "", count: rejections.int64($0, 1) ?? 0)
             },
@@ -255,6 +268,16 @@ struct StatusCommand: ParsableCommand {
         } else {
             out.append("watermark   none (no events loaded)")
         }
+        let backlog = report.aggregates
+        let waiting =
+            backlog.batchesWaiting == 0
+            ? "up to date"
+            : "\(backlog.batchesWaiting) batch(es) waiting for a refresh, the oldest for \(formatAge(seconds: backlog.oldestWaitingSeconds ?? 0))"
+        let rebuilds =
+            backlog.rebuildRequests == 0
+            ? "no rebuild pending"
+            : "\(backlog.rebuildRequests) rebuild(s) pending, \(Int(backlog.rebuildHoursLeft.rounded(.up))) hour(s) left (pipeline refresh works through them)"
+        out.append("aggregates  \(waiting); \(rebuilds)")
 
         out.append("")
         out.append("rejections in the last hour")

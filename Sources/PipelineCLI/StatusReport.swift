@@ -38,6 +38,17 @@ struct StatusReport: Codable, Sendable {
         var allowedLateness: String?
     }
 
+    /// The aggregates' backlog (all topics: the aggregates span them).
+    struct Aggregates: Codable, Sendable {
+        /// Committed batches whose rows no refresh has added yet.
+        var batchesWaiting: Int64
+        /// Age of the oldest of them, when any.
+        var oldestWaitingSeconds: Double?
+        /// Rebuilds requested (etl.rebuild_requests) and the hours they still cover.
+        var rebuildRequests: Int64
+        var rebuildHoursLeft: Double
+    }
+
     struct Rejection: Codable, Sendable {
         var reason: String
         var count: Int64
@@ -70,6 +81,7 @@ struct StatusReport: Codable, Sendable {
     var lastBatch: Batch?
     var totals: Totals
     var watermark: Watermark?
+    var aggregates: Aggregates
     var rejectionsLastHour: [Rejection]
     /// Every recorded gap, newest first.
     var gaps: [Gap]

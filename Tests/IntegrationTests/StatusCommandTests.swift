@@ -57,6 +57,36 @@ struct StatusCommandTests {
         #expect(try PipelineOutput.run(arguments, logFile: log).stdout.contains("total lag 120"))
     }
 
+    @Test("the aggregates' backlog: batches no refresh has added and pending rebuilds, until pipeline refresh")
+    func aggregatesBacklog() throws {
+        let (kafka, database, log) = try Self.loaded("status_aggregates")
+        defer { withExtendedLifetime(kafka) {} }
+        let arguments = ["status", "--database", database.url, "--topic", kafka.topic]
+        // The in-process worker of these tests does not refresh: its batches wait.
+        let batches = try database.count("SELECT count(*) FROM etl.batches")
+        #expect(batches > 0)
+        _ = try database.scalar("SELECT etl.request_rebuild(now() - interval '2 hours', now(), 'status test')")
+
+        let waiting = try #require(
+            try PipelineOutput.run(arguments + ["--json"], logFile: log).jsonObject()["aggregates"] as? [String: Any])
+        #expect(waiting["batches_waiting"] as? Int == batches)
+        #expect((waiting["oldest_waiting_seconds"] as? Double).map { $0 >= 0 } == true)
+        #expect(waiting["rebuild_requests"] as? Int == 1)
+        #expect((waiting["rebuild_hours_left"] as? Double).map { $0 >= 2 } == true)
+        let table = try PipelineOutput.run(arguments, logFile: log).stdout
+        #expect(table.contains("aggregates  \(batches) batch(es) waiting for a refresh"), "\(table)")
+        #expect(table.contains("1 rebuild(s) pending"), "\(table)")
+
+        #expect(try PipelineBinary.run(["refresh", "--database", database.url], logFile: log) == 0)
+        let after = try #require(
+            try PipelineOutput.run(arguments + ["--json"], logFile: log).jsonObject()["aggregates"] as? [String: Any])
+        #expect(after["batches_waiting"] as? Int == 0)
+        #expect(after["rebuild_requests"] as? Int == 0)
+        #expect(
+            try PipelineOutput.run(arguments, logFile: log).stdout.contains(
+                "aggregates  up to date; no rebuild pending"))
+    }
+
     @Test("a stalled worker: no batch for longer than --max-idle exits 2 and says why")
     func stalled() throws {
         let (kafka, database, log) = try Self.loaded("status_stall")
