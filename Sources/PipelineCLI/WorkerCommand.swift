@@ -53,6 +53,12 @@ struct WorkerCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "PostgreSQL connections a batch is loaded over, 1 to 16 (env: PIPELINE_CONNECTIONS; default 2). COPY runs on one core per backend; with N, each cycle's messages are split by partition (number modulo N) into N transactions committed in parallel, one ledger row each. 1 loads each cycle in one transaction.",
+            valueName: "N"))
+    var connections: Int?
+
+    @Option(
+        help: ArgumentHelp(
             "Where a partition with no etl.offsets row starts: earliest or latest (env: PIPELINE_START_FROM; default earliest).",
             valueName: "POSITION"))
     var startFrom: StartPosition?
@@ -111,6 +117,12 @@ struct WorkerCommand: ParsableCommand {
         guard configuration.maxBatchEvents > 0, configuration.intervalMs > 0 else {
             throw ValidationError("--max-batch-events and --interval must be positive")
         }
+        let connectionCount = try Environment.resolve(connections, "PIPELINE_CONNECTIONS", default: 2)
+        guard Self.connectionRange.contains(connectionCount) else {
+            throw ValidationError(
+                "--connections (or PIPELINE_CONNECTIONS) must be between \(Self.connectionRange.lowerBound) and \(Self.connectionRange.upperBound), not \(connectionCount)"
+            )
+        }
 
         let groupName: String? =
             noGroup
@@ -125,7 +137,10 @@ struct WorkerCommand: ParsableCommand {
                 properties: try kafka.properties()),
             logger: logger)
         let databaseURL = try database.url()
-        let sink = PostgresEventSink(databaseURL: databaseURL, topic: topic, workerID: id, logger: logger)
+        // One sink per lane: each owns its connection.
+        let sinks = (0..<connectionCount).map { _ in
+            PostgresEventSink(databaseURL: databaseURL, topic: topic, workerID: id, logger: logger)
+        }
         let stopSignal = StopSignal()
         let signalSources = SignalHandling.install(stopSignal: stopSignal, logger: logger)
         defer { signalSources.forEach { $0.cancel() } }
@@ -134,7 +149,7 @@ struct WorkerCommand: ParsableCommand {
             "worker starting",
             metadata: [
                 LogKeys.workerID: "\(id)", LogKeys.topic: "\(topic)", "kafka.group": "\(groupName ?? "(none)")",
-                "pg.database": "\(ConnectionString.redacted(databaseURL))",
+                "pg.database": "\(ConnectionString.redacted(databaseURL))", "pg.connections": "\(connectionCount)",
             ])
         let telemetry = try WorkerTelemetry.start(metrics, databaseURL: databaseURL, logger: logger)
         defer { telemetry?.stop() }
@@ -144,7 +159,7 @@ struct WorkerCommand: ParsableCommand {
         let refresher = AggregateRefresher(
             databaseURL: databaseURL, minimumIntervalMs: refreshEvery.minimumIntervalMs, logger: logger)
         let worker = Worker(
-            source: source, sink: sink, configuration: configuration, stopSignal: stopSignal, logger: logger,
+            source: source, sinks: sinks, configuration: configuration, stopSignal: stopSignal, logger: logger,
             observers: [refresher] + (telemetry.map { [$0.observer] } ?? []))
         let summary = try worker.run()
         refresher.finish()
@@ -157,6 +172,11 @@ struct WorkerCommand: ParsableCommand {
                 "fenced": "\(summary.fencedBatches)", "dropped": "\(summary.droppedBatches)", "gaps": "\(summary.gaps)",
             ])
     }
+}
+
+extension WorkerCommand {
+    /// More connections than cores buys nothing; 16 bounds the backends one worker holds.
+    static let connectionRange = 1...16
 }
 
 extension StartPosition: ExpressibleByArgument {}

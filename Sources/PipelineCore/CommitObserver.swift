@@ -1,5 +1,8 @@
 /// Told what the worker does, on the worker's thread: the aggregate refresh
 /// and the metrics hang here. Must return quickly; slow work goes elsewhere.
+/// One exception: `operationRetrying` for a batch commit may come from a lane's
+/// thread while the worker thread waits for its lanes; such calls are made one
+/// at a time, never while another method runs.
 /// Every method has an empty default, so an observer implements only what it
 /// needs (the aggregate refresher: `batchCommitted(_:)` alone).
 public protocol CommitObserver: AnyObject {

@@ -5,6 +5,9 @@ import Logging
 /// protocol"): poll → validate → encode → one transaction that loads the
 /// rows, advances the offsets (fenced) and writes the ledger row. Runs on
 /// one thread; rebalance callbacks arrive on it too, from inside `poll`.
+/// With several sinks, each cycle's messages are split by partition into
+/// lanes (LaneSet) whose transactions commit in parallel while this thread
+/// waits; the outcomes are then handled here, one lane at a time.
 public final class Worker: AssignmentListener {
     /// What one run did, for the command's final line and for tests.
     public struct Summary: Sendable, Equatable {
@@ -31,15 +34,14 @@ public final class Worker: AssignmentListener {
     }
 
     private let source: any EventSource
-    private let sink: any EventSink
     private let configuration: WorkerConfiguration
     private let logger: Logger
     private let stopSignal: StopSignal
     private let validator: EventValidator
 
-    /// Empty whenever nothing is in flight.
-    private var batch: EventBatch
-    private var reservedBatchID: Int64?
+    /// A batch per lane, each empty whenever nothing is in flight.
+    private let lanes: LaneSet
+    private let retrier: Retrier
     /// Indexed by partition number; nil = not assigned to us.
     private var partitions: [PartitionState?] = []
     /// --available-now: the high watermark each partition had when first assigned.
@@ -50,19 +52,33 @@ public final class Worker: AssignmentListener {
     private var callbackFailure: Error?
     private let observers: [any CommitObserver]
 
+    /// One lane per sink (each its own connection): a cycle's batches commit in parallel.
     public init(
-        source: any EventSource, sink: any EventSink, configuration: WorkerConfiguration, stopSignal: StopSignal,
+        source: any EventSource, sinks: [any EventSink], configuration: WorkerConfiguration, stopSignal: StopSignal,
         logger: Logger, observers: [any CommitObserver] = []
     ) {
         self.observers = observers
         self.source = source
-        self.sink = sink
         self.configuration = configuration
         self.stopSignal = stopSignal
         self.logger = logger
         self.validator = EventValidator(limits: configuration.limits)
-        self.batch = EventBatch(topic: configuration.topic, expectedBytes: configuration.maxBatchBytes / 4)
+        self.lanes = LaneSet(
+            sinks: sinks, topic: configuration.topic, expectedBytes: configuration.maxBatchBytes / 4)
+        self.retrier = Retrier(observers: observers, logger: logger, stopSignal: stopSignal)
     }
+
+    public convenience init(
+        source: any EventSource, sink: any EventSink, configuration: WorkerConfiguration, stopSignal: StopSignal,
+        logger: Logger, observers: [any CommitObserver] = []
+    ) {
+        self.init(
+            source: source, sinks: [sink], configuration: configuration, stopSignal: stopSignal, logger: logger,
+            observers: observers)
+    }
+
+    /// Claims, offsets and re-reads go through the first lane's sink, on this thread, between commits.
+    private var controlSink: any EventSink { lanes.lanes[0].sink }
 
     /// Runs until stopped (or, with --available-now, until caught up), then
     /// commits or drops the in-flight batch and leaves the group.
@@ -72,7 +88,7 @@ public final class Worker: AssignmentListener {
         try source.start()
         while !stopSignal.isStopRequested {
             try fillBatch()
-            if !batch.isEmpty { try commitBatch() }
+            if !lanes.isEmpty { try commitBatches() }
             try recoverOutOfRangePartitions()
             reportLag()
             if configuration.availableNow && isCaughtUp() { break }
@@ -82,21 +98,22 @@ public final class Worker: AssignmentListener {
 
     // MARK: - Filling a batch
 
-    /// Polls until the interval passes or a size limit is reached.
+    /// Polls until the interval passes or a size limit is reached, counted over all lanes.
     private func fillBatch() throws {
-        guard let batchID = try reserveBatchID() else { return }
+        guard try reserveBatchIDs() else { return }
         let deadline = WallClock.monotonicMs() + Int64(configuration.intervalMs)
         while !stopSignal.isStopRequested {
             let remainingMs = deadline - WallClock.monotonicMs()
             if remainingMs <= 0 { break }
-            if batch.messages >= configuration.maxBatchEvents || batch.bytes >= configuration.maxBatchBytes { break }
-            let room = configuration.maxBatchEvents - batch.messages
+            let messages = lanes.messages
+            if messages >= configuration.maxBatchEvents || lanes.bytes >= configuration.maxBatchBytes { break }
+            let room = configuration.maxBatchEvents - messages
             let nowMicros = WallClock.nowMicros()
             try source.poll(
                 maxMessages: min(configuration.pollBatchSize, room), timeoutMs: Int32(min(remainingMs, 100))
             ) {
                 event in
-                handle(event, batchID: batchID, nowMicros: nowMicros)
+                handle(event, nowMicros: nowMicros)
             }
             if let callbackFailure { throw callbackFailure }
             if partitions.contains(where: { $0?.outOfRange == true }) { break }
@@ -104,15 +121,16 @@ public final class Worker: AssignmentListener {
         }
     }
 
-    private func handle(_ event: SourceEvent, batchID: Int64, nowMicros: Int64) {
+    private func handle(_ event: SourceEvent, nowMicros: Int64) {
         switch event {
         case .message(let message):
             let index = Int(message.partition)
             guard partitions.indices.contains(index), let state = partitions[index], !state.outOfRange,
                 message.offset >= state.position
             else { return }  // not ours (any more), or already in this batch: never twice
-            if batch.isEmpty { batch.reset(batchID: batchID, startedAtMicros: nowMicros) }
-            batch.add(message, expectedNextOffset: state.committedNext, validator: validator, nowMicros: nowMicros)
+            let lane = lanes.lane(for: message.partition)
+            if lane.batch.isEmpty { lane.batch.reset(batchID: lane.reservedBatchID!, startedAtMicros: nowMicros) }
+            lane.batch.add(message, expectedNextOffset: state.committedNext, validator: validator, nowMicros: nowMicros)
             partitions[index]!.position = message.offset + 1
         case .endOfPartition(let partition, let offset):
             let index = Int(partition)
@@ -125,66 +143,79 @@ public final class Worker: AssignmentListener {
         }
     }
 
-    /// Empties the batch, committed or not; its buffers keep their capacity.
-    private func discardBatch() { batch.reset(batchID: 0, startedAtMicros: 0) }
-
-    private func reserveBatchID() throws -> Int64? {
-        if let reservedBatchID { return reservedBatchID }
-        reservedBatchID = try retrying(.reserveBatchID) { try sink.reserveBatchID() }
-        return reservedBatchID
+    /// Gives every lane an id for its next batch (each through its own connection);
+    /// false if a stop came while the database was unreachable.
+    private func reserveBatchIDs() throws -> Bool {
+        for lane in lanes.lanes where lane.reservedBatchID == nil {
+            lane.reservedBatchID = try retrier.run(.reserveBatchID) { try lane.sink.reserveBatchID() }
+            if lane.reservedBatchID == nil { return false }
+        }
+        return true
     }
 
     // MARK: - Committing
 
-    private func commitBatch() throws {
+    /// Commits every lane's batch in parallel, then handles the outcomes here, one by one.
+    /// An error retrying cannot fix is rethrown after the other lanes' outcomes are handled.
+    private func commitBatches() throws {
         let closedAtMicros = WallClock.nowMicros()
-        let outcome = try retrying(.commitBatch) { try sink.commit(batch) }
+        var failure: (any Error)?
+        for (lane, result) in lanes.commitAll(retrier: retrier) {
+            switch result {
+            case .success(let outcome): try settle(lane, outcome, closedAtMicros: closedAtMicros)
+            case .failure(let error): failure = failure ?? error
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    private func settle(_ lane: Lane, _ outcome: CommitOutcome?, closedAtMicros: Int64) throws {
+        // lane.batch throughout, never a copy: a copy would make discardBatch copy the buffers.
+        defer { lane.discardBatch() }
         guard let outcome else {
             // Stopped while the database was unreachable: the next owner starts from etl.offsets.
             logger.warning(
-                "batch dropped at shutdown before it could commit", metadata: [LogKeys.batchID: "\(batch.batchID)"])
+                "batch dropped at shutdown before it could commit", metadata: [LogKeys.batchID: "\(lane.batch.batchID)"]
+            )
             summary.droppedBatches += 1
-            for observer in observers { observer.batchNotCommitted(batch, .dropped) }
-            discardBatch()
+            for observer in observers { observer.batchNotCommitted(lane.batch, .dropped) }
             return
         }
-        let ranges = batch.partitionRanges
+        let ranges = lane.batch.partitionRanges
         switch outcome {
         case .committed(var commit):
-            commit.committedAtMicros = WallClock.nowMicros()
             commit.commitDurationMicros = commit.committedAtMicros - closedAtMicros
             for range in ranges { partitions[Int(range.partition)]?.committedNext = range.lastOffset + 1 }
-            logCommitted(commit)
+            logCommitted(lane, commit)
             summary.batches += 1
             // Rows PostgreSQL refused at COPY were dead-lettered: rejected, not loaded.
-            summary.events += commit.newEvents(in: batch)
-            summary.rejected += commit.rejected(in: batch)
+            summary.events += commit.newEvents(in: lane.batch)
+            summary.rejected += commit.rejected(in: lane.batch)
             summary.duplicates += commit.duplicates
             summary.conflicts += commit.conflicts
             source.reportLoaded(ranges.map { (partition: $0.partition, nextOffset: $0.lastOffset + 1) })
-            for observer in observers { observer.batchCommitted(batch, commit) }
-            reservedBatchID = nil
+            for observer in observers { observer.batchCommitted(lane.batch, commit) }
+            lane.reservedBatchID = nil
         case .fenced(let partition):
             summary.fencedBatches += 1
-            for observer in observers { observer.batchNotCommitted(batch, .fenced) }
+            for observer in observers { observer.batchNotCommitted(lane.batch, .fenced) }
             logger.warning(
                 "batch refused: another worker advanced the partition's offset; re-reading etl.offsets",
-                metadata: [LogKeys.batchID: "\(batch.batchID)", LogKeys.partition: "\(partition)"])
+                metadata: [LogKeys.batchID: "\(lane.batch.batchID)", LogKeys.partition: "\(partition)"])
             try reseek(ranges.map(\.partition))
         }
-        discardBatch()
     }
 
-    private func logCommitted(_ commit: CommitSummary) {
+    private func logCommitted(_ lane: Lane, _ commit: CommitSummary) {
         let nowMicros = WallClock.nowMicros()
         var metadata: Logger.Metadata = [
-            LogKeys.batchID: "\(batch.batchID)", LogKeys.events: "\(commit.newEvents(in: batch))",
-            LogKeys.rejected: "\(commit.rejected(in: batch))", LogKeys.bytes: "\(batch.bytes)",
+            LogKeys.batchID: "\(lane.batch.batchID)", LogKeys.events: "\(commit.newEvents(in: lane.batch))",
+            LogKeys.rejected: "\(commit.rejected(in: lane.batch))", LogKeys.bytes: "\(lane.batch.bytes)",
             LogKeys.duplicates: "\(commit.duplicates)", LogKeys.conflicts: "\(commit.conflicts)",
-            LogKeys.partitions: "\(batch.partitionRanges.count)",
-            LogKeys.durationMs: "\((nowMicros - batch.startedAtMicros) / 1000)",
+            LogKeys.partitions: "\(lane.batch.partitionRanges.count)",
+            LogKeys.durationMs: "\((nowMicros - lane.batch.startedAtMicros) / 1000)",
         ]
-        if let latency = batch.latencySummary(commitMicros: nowMicros) {
+        if let latency = lane.batch.latencySummary(commitMicros: nowMicros) {
             metadata[LogKeys.latencyP50Ms] = "\(Int(latency.p50Ms))"
             metadata[LogKeys.latencyP95Ms] = "\(Int(latency.p95Ms))"
         }
@@ -193,7 +224,7 @@ public final class Worker: AssignmentListener {
 
     /// After a fenced batch: start the partitions again from what etl.offsets says.
     private func reseek(_ partitionNumbers: [Int32]) throws {
-        guard let stored = try retrying(.readOffsets, { try sink.storedOffsets(partitionNumbers) }) else {
+        guard let stored = try retrier.run(.readOffsets, { try controlSink.storedOffsets(partitionNumbers) }) else {
             return
         }
         for partition in partitionNumbers {
@@ -232,7 +263,7 @@ public final class Worker: AssignmentListener {
 
     /// Where each partition starts (etl.offsets, --start-from, or the log start after a gap).
     private func claim(_ partitionNumbers: [Int32]) throws -> [PartitionStart]? {
-        try retrying(.claimPartitions) { () -> [PartitionStart] in
+        try retrier.run(.claimPartitions) { () -> [PartitionStart] in
             let watermarks = try partitionNumbers.map { partition in
                 let marks = try source.watermarks(partition: partition)
                 return PartitionWatermarks(partition: partition, low: marks.low, high: marks.high)
@@ -242,7 +273,7 @@ public final class Worker: AssignmentListener {
                     availableNowTargets[marks.partition] = marks.high
                 }
             }
-            let starts = try sink.claimPartitions(watermarks, startFrom: configuration.startFrom)
+            let starts = try controlSink.claimPartitions(watermarks, startFrom: configuration.startFrom)
             for (start, marks) in zip(starts, watermarks) where start.nextOffset > marks.high {
                 logger.error(
                     "etl.offsets is past the end of the partition: was the topic deleted and recreated? Loading continues when the partition reaches it; to reload from the start, delete the partition's row from etl.offsets",
@@ -256,15 +287,15 @@ public final class Worker: AssignmentListener {
     }
 
     public func partitionsRevoked(_ partitionNumbers: [Int32]) {
-        if !batch.isEmpty {
+        for lane in lanes.lanes where !lane.batch.isEmpty {
             // The new owner starts from etl.offsets; nothing of this batch is written.
             logger.info(
                 "uncommitted batch dropped on revocation",
-                metadata: [LogKeys.batchID: "\(batch.batchID)", LogKeys.events: "\(batch.messages)"])
+                metadata: [LogKeys.batchID: "\(lane.batch.batchID)", LogKeys.events: "\(lane.batch.messages)"])
             summary.droppedBatches += 1
-            for observer in observers { observer.batchNotCommitted(batch, .dropped) }
+            for observer in observers { observer.batchNotCommitted(lane.batch, .dropped) }
+            lane.discardBatch()
         }
-        discardBatch()
         for partition in partitionNumbers where Int(partition) < partitions.count {
             partitions[Int(partition)] = nil
         }
@@ -303,7 +334,7 @@ public final class Worker: AssignmentListener {
 
     /// Every assigned partition is loaded up to where it ended when first assigned.
     private func isCaughtUp() -> Bool {
-        guard batch.isEmpty else { return false }
+        guard lanes.isEmpty else { return false }
         var assigned = 0
         for (index, state) in partitions.enumerated() {
             guard let state else { continue }
@@ -333,35 +364,5 @@ public final class Worker: AssignmentListener {
         }
         guard !lags.isEmpty else { return }
         for observer in observers { observer.lagMeasured(lags) }
-    }
-
-    // MARK: - Retrying
-
-    /// Runs `operation` until it succeeds, waiting with capped exponential
-    /// backoff and jitter between failures. Returns nil if a stop is requested
-    /// meanwhile; rethrows errors that retrying cannot help.
-    private func retrying<T>(_ what: RetriedOperation, _ operation: () throws -> T) throws -> T? {
-        var backoff = Backoff()
-        while true {
-            do {
-                return try operation()
-            } catch let error as RetryClassifiable where !error.isWorthRetrying {
-                throw error
-            } catch {
-                let delay = backoff.nextDelayMs()
-                for observer in observers { observer.operationRetrying(what, error: error) }
-                var metadata: Logger.Metadata = [
-                    LogKeys.error: "\(error)", LogKeys.attempt: "\(backoff.attempt)", LogKeys.delayMs: "\(delay)",
-                ]
-                if what == .commitBatch { metadata[LogKeys.batchID] = "\(batch.batchID)" }
-                logger.warning("\(what) failed; retrying", metadata: metadata)
-                var waited = 0
-                while waited < delay {
-                    if stopSignal.isStopRequested { return nil }
-                    WallClock.sleep(milliseconds: min(50, delay - waited))
-                    waited += 50
-                }
-            }
-        }
     }
 }

@@ -20,7 +20,7 @@ struct CrashRestartTests {
         let worker = [
             "worker", "--brokers", kafka.brokers, "--topic", kafka.topic, "--database", database.url,
             "--no-group", "--available-now", "--max-batch-events", "50", "--interval", "200ms",
-            "--max-message-bytes", "4000",
+            "--max-message-bytes", "4000", "--connections", "2",
         ]
         var generator = SplitMix64(seed: 8)
         var kills = 0

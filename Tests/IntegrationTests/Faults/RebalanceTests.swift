@@ -74,6 +74,8 @@ struct RebalanceTests {
                     "worker", "--brokers", kafka.brokers, "--topic", kafka.topic,
                     "--database", database.url + "?application_name=\(name)", "--max-message-bytes", "4000",
                     "--group", "zombies", "--worker-id", name, "--interval", "2s",
+                    // One transaction per cycle: the hold below waits for exactly one UPDATE of etl.offsets.
+                    "--connections", "1",
                 ] + Self.groupProperties, logFile: rig.log + ".\(name)")
         }
         let zombie = try start("zombie-a")

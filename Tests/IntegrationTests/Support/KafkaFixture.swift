@@ -20,13 +20,14 @@ final class KafkaFixture {
 
     var brokers: String { cluster.bootstrapServers }
 
-    /// Produces the messages keyed as given, waits for every delivery report.
-    func produce(_ messages: [EventFactory.Message]) throws {
+    /// Produces the messages keyed as given (into `partition` when given, else by key),
+    /// waits for every delivery report.
+    func produce(_ messages: [EventFactory.Message], partition: Int32? = nil) throws {
         let producer = try RDKafkaProducer(config: RDKafkaConfig(["bootstrap.servers": brokers, "linger.ms": "5"]))
         for message in messages {
             try withOptionalBytes(message.key) { key in
                 try withOptionalBytes(message.value) { value in
-                    try producer.produce(topic: topic, key: key, value: value)
+                    try producer.produce(topic: topic, partition: partition, key: key, value: value)
                 }
             }
         }
@@ -50,6 +51,10 @@ struct WorkerRun {
     var group: String?
     var databaseURL: String
     var brokers: String
+    /// Lanes, each with a PostgreSQL connection of its own (`--connections`; 2 as in the command).
+    var connections = 2
+    /// Lets a test put something between the worker and a lane's sink (lane index, the real sink).
+    var wrapSink: (@Sendable (Int, PostgresEventSink) -> any EventSink)?
     let stopSignal = StopSignal()
 
     init(kafka: KafkaFixture, database: TestDatabase, workerID: String = "test-worker", group: String? = nil) {
@@ -72,10 +77,13 @@ struct WorkerRun {
                 brokers: brokers, topic: configuration.topic, group: group, clientID: configuration.workerID,
                 properties: group == nil ? [:] : ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]),
             logger: logger)
-        let sink = PostgresEventSink(
-            databaseURL: databaseURL, topic: configuration.topic, workerID: configuration.workerID, logger: logger)
+        let sinks = (0..<connections).map { lane -> any EventSink in
+            let sink = PostgresEventSink(
+                databaseURL: databaseURL, topic: configuration.topic, workerID: configuration.workerID, logger: logger)
+            return wrapSink?(lane, sink) ?? sink
+        }
         return try Worker(
-            source: source, sink: sink, configuration: configuration, stopSignal: stopSignal, logger: logger
+            source: source, sinks: sinks, configuration: configuration, stopSignal: stopSignal, logger: logger
         ).run()
     }
 
