@@ -9,6 +9,7 @@ NAMES = {
     "peer": "Python peer (confluent-kafka, psycopg 3)",
     "ours": "ours: worker --available-now --no-group",
     "ours_group": "ours: worker --available-now, consumer group",
+    "ours_one": "ours: worker --available-now --no-group --connections 1",
     "spark_kafka": "Spark SS, Kafka via Python data source",
     "spark_file": "Spark SS, built-in file source (bound)",
     "ours_dup0": "ours, dedup data set: 0% duplicates",
