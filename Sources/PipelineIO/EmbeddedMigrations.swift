@@ -2515,6 +2515,8 @@ enum EmbeddedMigrations {
             AS $$
             DECLARE
                 v_batches    bigint[];       -- batches whose rows are added
+                v_batches_lo timestamptz;    -- their marked minutes: [lo, hi)
+                v_batches_hi timestamptz;
                 v_recomputed timestamptz[];  -- minutes recomputed whole (marks without a batch)
                 v_touched    integer;
                 v_lo         timestamptz;
@@ -2536,8 +2538,10 @@ enum EmbeddedMigrations {
                 WITH d AS (DELETE FROM etl.dirty_minutes RETURNING bucket, batch_id)
                 SELECT array_agg(DISTINCT d.batch_id) FILTER (WHERE d.batch_id IS NOT NULL),
                        array_agg(DISTINCT d.bucket ORDER BY d.bucket) FILTER (WHERE d.batch_id IS NULL),
-                       count(DISTINCT d.bucket)
-                INTO v_batches, v_recomputed, v_touched
+                       count(DISTINCT d.bucket),
+                       min(d.bucket) FILTER (WHERE d.batch_id IS NOT NULL),
+                       max(d.bucket) FILTER (WHERE d.batch_id IS NOT NULL) + interval '1 minute'
+                INTO v_batches, v_recomputed, v_touched, v_batches_lo, v_batches_hi
                 FROM d;
 
                 WITH d AS (DELETE FROM etl.dirty_users RETURNING user_id, first_time, last_time),
@@ -2552,6 +2556,11 @@ enum EmbeddedMigrations {
                            i.amount, i.service, i.level, true
                     FROM etl.aggregate_inputs AS i
                     WHERE i.batch_id = ANY (v_batches)
+                      -- Every row of a marked batch is in a marked minute. Whole UTC days, as
+                      -- plain values: the other days' partitions are pruned, and the range is
+                      -- too wide for the planner to read it instead of the batch_id index.
+                      AND i.event_time >= date_trunc('day', v_batches_lo, 'UTC')
+                      AND i.event_time < date_trunc('day', v_batches_hi - interval '1 microsecond', 'UTC') + interval '1 day'
                       AND NOT i.bucket = ANY (coalesce(v_recomputed, '{}'));
                 END IF;
 
