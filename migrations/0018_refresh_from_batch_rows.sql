@@ -39,7 +39,7 @@ CREATE INDEX IF NOT EXISTS events_batch_id_idx ON staging.events (batch_id);
 
 -- Only the session windows read staging by user, and now only for a rebuild,
 -- which reads its range by event time: the (user_id, event_time) index cost
--- every COPY about 18% (90 of 530 ms for 50 000 rows) for nothing.
+-- every COPY about 17% (90 of 530 ms for 50 000 rows) for nothing.
 DROP INDEX IF EXISTS staging.events_user_id_event_time_idx;
 
 -- Ranges by event_time as before, and one record by (event_time, kafka_offset)
