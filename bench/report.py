@@ -67,8 +67,9 @@ def main():
         loaded = median([r.get("loaded_s") for r in ours])
         copy = median([r.get("copy_s") for r in ours])
         print(f"Ours, split: last batch committed after {fmt(loaded, 2)} s (median; "
-              f"{fmt(events / loaded if loaded else None, 0)} events/s loaded), of which COPY+commit "
-              f"{fmt(copy, 2)} s; the rest of the wall time is the final aggregate refresh and exit.")
+              f"{fmt(events / loaded if loaded else None, 0)} events/s loaded); COPY+commit summed over its batches "
+              f"{fmt(copy, 2)} s (the lanes' batches overlap); after the last commit, the final aggregate "
+              f"refresh and exit.")
         group = runs.get("ours_group", [])
         if group:
             join = median([r.get("first_batch_s") for r in group])

@@ -10,17 +10,8 @@ struct SecretsTests {
     static func output(_ arguments: [String], environment: [String: String] = [:]) throws -> (
         status: Int32, text: String
     ) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try PipelineBinary.path())
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let run = try PipelineBinary.capture(try PipelineBinary.path(), arguments, environment: environment)
+        return (run.status, run.output)
     }
 
     @Test("the database password and Kafka SASL password appear in no log line, status output or error")

@@ -49,6 +49,24 @@ enum PipelineBinary {
         return process.terminationStatus
     }
 
+    /// Runs a program to completion; returns its exit status and its stdout and stderr together.
+    static func capture(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (
+        status: Int32, output: String
+    ) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        // Read before waiting: a full pipe would block the child.
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     /// Runs `pipeline ARGS...` to completion; returns its exit status.
     static func run(_ arguments: [String], logFile: String) throws -> Int32 {
         let process = try start(arguments, logFile: logFile)
