@@ -28,10 +28,19 @@ struct MigrateCommand: ParsableCommand {
                 print("applied  \(String(format: "%04d", applied.version))_\(applied.name)  \(applied.appliedAt)")
             }
             for pending in report.pending { print("pending  \(pending.fileName.dropLast(4))") }
-            print("\(report.applied.count) applied, \(report.pending.count) pending")
+            for definition in report.pendingRepeatable { print("pending  \(definition.path)") }
+            print(
+                "\(report.applied.count) applied, \(report.pending.count) pending, "
+                    + "\(report.pendingRepeatable.count) definition(s) new or changed")
             return
         }
-        let applied = try migrator.migrate { print("applied \($0.fileName)") }
-        print(applied.isEmpty ? "database is up to date" : "\(applied.count) migration(s) applied")
+        let outcome = try migrator.migrate { print("applied \($0)") }
+        if let baseline = outcome.adoptedBaseline {
+            print("recorded \(baseline.fileName) in place of the \(baseline.replaced.count) files it replaces")
+        }
+        print(
+            outcome.isEmpty
+                ? "database is up to date"
+                : "\(outcome.versioned.count) migration(s) and \(outcome.repeatable.count) definition(s) applied")
     }
 }

@@ -1,9 +1,10 @@
 import LibPQ
 
 /// Applies versioned SQL files in order, each once, each in its own
-/// transaction, recorded with a checksum in `etl.schema_migrations`.
-/// Refuses to run when history and files disagree; two migrators starting
-/// together serialize on an advisory lock.
+/// transaction, recorded with a checksum in `etl.schema_migrations`; then the
+/// repeatable definitions (functions, views, triggers) that changed, recorded in
+/// `etl.schema_repeatables`. Refuses to run when history and files disagree; two
+/// migrators starting together serialize on an advisory lock.
 public struct Migrator {
     public struct Status: Equatable, Sendable {
         public struct Applied: Equatable, Sendable {
@@ -13,16 +14,28 @@ public struct Migrator {
         }
         public var applied: [Applied]
         public var pending: [Migration]
+        /// Definitions new or changed since they were last applied.
+        public var pendingRepeatable: [RepeatableMigration]
+    }
+
+    /// What one run applied.
+    public struct Outcome: Equatable, Sendable {
+        public var versioned: [Migration] = []
+        public var repeatable: [RepeatableMigration] = []
+        /// The history a baseline took the place of, when this run adopted one.
+        public var adoptedBaseline: Migration?
+        public var isEmpty: Bool { versioned.isEmpty && repeatable.isEmpty && adoptedBaseline == nil }
     }
 
     /// Key of the session advisory lock held while migrating (arbitrary, fixed: "pipeline" in ASCII).
     static let advisoryLockKey = "7074294011106674789"
 
-    private let connection: PQConnection
-    private let migrations: [Migration]
+    let connection: PQConnection
+    let migrations: [Migration]
+    let repeatables: [RepeatableMigration]
 
-    public init(connection: PQConnection, migrations: [Migration]) throws {
-        let sorted = migrations.sorted { $0.version < $1.version }
+    public init(connection: PQConnection, migrations: MigrationSet) throws {
+        let sorted = migrations.versioned
         for (previous, next) in zip(sorted, sorted.dropFirst()) where previous.version == next.version {
             throw MigrationError(
                 "two migrations have version \(next.version): \(previous.fileName) and \(next.fileName)",
@@ -30,12 +43,17 @@ public struct Migrator {
         }
         self.connection = connection
         self.migrations = sorted
+        self.repeatables = migrations.repeatable
     }
 
-    /// Applies every pending migration; returns those applied.
+    /// Adopts a baseline where the recorded history is the one it replaces, applies every pending
+    /// versioned migration, then the repeatable definitions: all of them when a versioned
+    /// migration ran (it may have dropped a view to change a table), else those new or changed.
     @discardableResult
-    public func migrate(onApply: (Migration) -> Void = { _ in }) throws -> [Migration] {
+    public func migrate(onApply: (String) -> Void = { _ in }) throws -> Outcome {
         try withLock {
+            var applied = Outcome()
+            applied.adoptedBaseline = try adoptBaseline()
             let pending = try verifiedPending()
             for migration in pending {
                 try connection.transaction {
@@ -46,9 +64,14 @@ public struct Migrator {
                         VALUES ($1, $2, encode(sha256(convert_to($3, 'UTF8')), 'hex'))
                         """, [String(migration.version), migration.name, migration.sql])
                 }
-                onApply(migration)
+                onApply(migration.fileName)
             }
-            return pending
+            applied.versioned = pending
+            let definitions = pending.isEmpty ? try changedRepeatables() : repeatables
+            try apply(definitions)
+            definitions.forEach { onApply($0.path) }
+            applied.repeatable = definitions
+            return applied
         }
     }
 
@@ -64,7 +87,7 @@ public struct Migrator {
                     version: Int(rows.value(row, 0) ?? "") ?? 0, name: rows.value(row, 1) ?? "",
                     appliedAt: rows.value(row, 2) ?? "")
             }
-            return Status(applied: applied, pending: pending)
+            return Status(applied: applied, pending: pending, pendingRepeatable: try changedRepeatables())
         }
     }
 
@@ -80,6 +103,12 @@ public struct Migrator {
                 checksum   text        NOT NULL,
                 applied_at timestamptz NOT NULL DEFAULT now(),
                 CONSTRAINT schema_migrations_pkey PRIMARY KEY (version)
+            );
+            CREATE TABLE IF NOT EXISTS etl.schema_repeatables (
+                path       text        NOT NULL,
+                checksum   text        NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now(),
+                CONSTRAINT schema_repeatables_pkey PRIMARY KEY (path)
             );
             """)
         return try body()

@@ -99,50 +99,6 @@ struct RollupTests {
         try expectAggregates(equal: events, in: database)
     }
 
-    @Test("migrations 0015 and 0018 request a rebuild of what staging holds, newest first; after it the aggregates are exact")
-    func migrationRequestsRebuild() throws {
-        let database = try TestDatabase.create("rollupmigrate")
-        let files = try MigrationSource.directory(repositoryMigrationsPath).load()
-        try Migrator(connection: database.connect(), migrations: files.filter { $0.version < 15 }).migrate()
-        var stream = AggregateEventStream(seed: 53)
-        let before = stream.events(
-            count: 800, fromMs: Self.midnight - 50 * Self.minute, toMs: Self.midnight + 70 * Self.minute)
-        // A replay of an older day, and a day whose partition retention then drops (its aggregates stay).
-        let older = stream.events(
-            count: 50, fromMs: Self.midnight - 11 * 1440 * Self.minute,
-            toMs: Self.midnight - 11 * 1440 * Self.minute + 30 * Self.minute)
-        let dropped = stream.events(
-            count: 50, fromMs: Self.midnight - 6 * 1440 * Self.minute,
-            toMs: Self.midnight - 6 * 1440 * Self.minute + 30 * Self.minute)
-        try insert(before + older + dropped, batchID: 1, on: database.connect())
-        _ = try database.scalar("SELECT etl.refresh_aggregates()")
-        try database.connect().execute("DROP TABLE staging.events_p20251226")
-
-        try Migrator(connection: database.connect(), migrations: files).migrate()
-        let requests = try database.connect().execute(
-            """
-            SELECT extract(epoch FROM range_from)::bigint, extract(epoch FROM range_to)::bigint
-            FROM etl.rebuild_requests ORDER BY request_id
-            """)
-        func hours(_ events: [AggregateEvent]) -> [Int64] {
-            let hours = events.map { $0.timeMs / 3_600_000 * 3600 }
-            return [hours.min()!, hours.max()! + 3600]
-        }
-        #expect(requests.rowCount == 2)
-        #expect([requests.int64(0, 0)!, requests.int64(0, 1)!] == hours(before))
-        #expect([requests.int64(1, 0)!, requests.int64(1, 1)!] == hours(older))
-
-        // A late event for the oldest hour before the rebuild reached it: exact in the end all the same.
-        let late = stream.events(
-            count: 20, fromMs: Self.midnight - 50 * Self.minute, toMs: Self.midnight - 40 * Self.minute)
-        try insert(late, batchID: 2, on: database.connect())
-        let log = NSTemporaryDirectory() + "refresh-\(UUID().uuidString).log"
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        #expect(try PipelineBinary.run(["refresh", "--database", database.url], logFile: log) == 0)
-        #expect(try database.count("SELECT count(*) FROM etl.rebuild_requests") == 0)
-        try expectAggregates(equal: before + older + dropped + late, in: database)
-    }
-
     /// The rollup views, as one text value to compare.
     private func rollups(in database: TestDatabase) throws -> String? {
         try database.scalar(

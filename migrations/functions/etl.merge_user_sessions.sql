@@ -1,0 +1,104 @@
+-- functions/etl.merge_user_sessions.sql
+-- Session windows (a new session after 30 minutes without events; ends 30
+-- minutes after its last event), merged from pieces instead of re-read:
+-- - the users of the batches this refresh adds: the sessions their new events
+--   can touch are taken out (DELETE ... RETURNING) and become pieces, each
+--   new event one more piece; the pieces are chained into sessions again
+--   (a piece more than 30 minutes after every earlier one starts a new
+--   session) and summed. A late event inside a session, before or after it,
+--   or bridging two, costs the same as an append: staging is not read.
+-- - users a rebuild marked (etl.dirty_users, with the range to redo): their
+--   sessions touching the range are taken out and every staged event of the
+--   widened range becomes a piece (except events of batches whose marks are
+--   still pending: the next refresh adds those).
+-- Replaces 0016's etl.refresh_user_sessions.
+CREATE OR REPLACE FUNCTION etl.merge_user_sessions(p_users text[], p_from timestamptz[], p_to timestamptz[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = ''
+AS $$
+DECLARE
+    v_first timestamptz;
+    v_users text[];         -- a rebuild's users, the ranges they are read over, and their bounds
+    v_lo    timestamptz[];
+    v_hi    timestamptz[];
+    v_min   timestamptz;
+    v_max   timestamptz;
+BEGIN
+    -- Purpose: session windows whose cost follows the new events.
+    -- The sessions taken out all end at or after their user's first new event:
+    -- a plain value, so the partitions ending earlier are pruned.
+    SELECT min(r.event_time) INTO v_first FROM pg_temp.etl_refresh_rows AS r WHERE r.from_batch;
+    IF v_first IS NOT NULL THEN
+        WITH added AS (
+            SELECT r.user_id, min(r.event_time) AS t_from, max(r.event_time) AS t_to
+            FROM pg_temp.etl_refresh_rows AS r
+            WHERE r.from_batch AND NOT r.user_id = ANY (coalesce(p_users, '{}'))
+            GROUP BY r.user_id
+        ),
+        taken AS (
+            DELETE FROM etl.agg_user_sessions AS s
+            USING added AS a
+            WHERE s.user_id = a.user_id AND s.session_end >= a.t_from AND s.session_end >= v_first
+              AND s.session_start <= a.t_to + interval '30 minutes'
+            RETURNING s.user_id, s.session_start, s.last_event_at, s.events, s.pages, s.revenue
+        )
+        INSERT INTO pg_temp.etl_refresh_sessions (user_id, first_at, last_at, events, pages, revenue)
+        SELECT t.user_id, t.session_start, t.last_event_at, t.events, t.pages, t.revenue FROM taken AS t
+        UNION ALL
+        SELECT r.user_id, r.event_time, r.event_time, 1, (r.event_type = 'page_view')::integer, coalesce(r.amount, 0)
+        FROM pg_temp.etl_refresh_rows AS r
+        WHERE r.from_batch AND NOT r.user_id = ANY (coalesce(p_users, '{}'));
+    END IF;
+
+    IF p_users IS NOT NULL THEN
+        SELECT min(f) INTO v_first FROM unnest(p_from) AS f;
+        WITH marked AS (SELECT * FROM unnest(p_users, p_from, p_to) AS u(user_id, t_from, t_to)),
+        taken AS (
+            DELETE FROM etl.agg_user_sessions AS s
+            USING marked AS m
+            WHERE s.user_id = m.user_id AND s.session_end >= m.t_from AND s.session_end >= v_first
+              AND s.session_start <= m.t_to + interval '30 minutes'
+            RETURNING s.user_id, s.session_start, s.last_event_at
+        ),
+        widened AS (
+            SELECT m.user_id, least(m.t_from, min(t.session_start)) AS lo, greatest(m.t_to, max(t.last_event_at)) AS hi
+            FROM marked AS m
+            LEFT JOIN taken AS t ON t.user_id = m.user_id
+            GROUP BY m.user_id, m.t_from, m.t_to
+        )
+        SELECT array_agg(w.user_id), array_agg(w.lo), array_agg(w.hi), min(w.lo), max(w.hi)
+        INTO v_users, v_lo, v_hi, v_min, v_max
+        FROM widened AS w;
+
+        -- A rebuild reads its range anyway: once, by event_time (the plain
+        -- bounds prune the partitions), joined to the users by hash.
+        INSERT INTO pg_temp.etl_refresh_sessions (user_id, first_at, last_at, events, pages, revenue)
+        SELECT i.user_id, i.event_time, i.event_time, 1, (i.event_type = 'page_view')::integer, coalesce(i.amount, 0)
+        FROM etl.aggregate_inputs AS i
+        JOIN unnest(v_users, v_lo, v_hi) AS w(user_id, lo, hi)
+            ON w.user_id = i.user_id AND i.event_time >= w.lo AND i.event_time <= w.hi
+        WHERE i.event_time >= v_min AND i.event_time <= v_max
+          AND NOT EXISTS (SELECT FROM etl.dirty_minutes AS p WHERE p.batch_id = i.batch_id);
+    END IF;
+
+    -- A session ends where its last event does, plus 30 minutes: those days' partitions.
+    PERFORM etl.ensure_session_partitions(ARRAY(
+        SELECT DISTINCT ((p.last_at + interval '30 minutes') AT TIME ZONE 'UTC')::date
+        FROM pg_temp.etl_refresh_sessions AS p));
+
+    INSERT INTO etl.agg_user_sessions (user_id, session_start, session_end, last_event_at, events, pages, revenue)
+    SELECT c.user_id, min(c.first_at), max(c.last_at) + interval '30 minutes', max(c.last_at),
+           sum(c.events), sum(c.pages), sum(c.revenue)
+    FROM (SELECT m.*, sum(m.starts_session) OVER (PARTITION BY m.user_id ORDER BY m.first_at, m.last_at
+                                                  ROWS UNBOUNDED PRECEDING) AS session_no
+          FROM (SELECT p.*,
+                       CASE WHEN p.first_at - max(p.last_at) OVER (PARTITION BY p.user_id ORDER BY p.first_at, p.last_at
+                                                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                                 < interval '30 minutes' THEN 0 ELSE 1 END AS starts_session
+                FROM pg_temp.etl_refresh_sessions AS p) AS m) AS c
+    GROUP BY c.user_id, c.session_no;
+END;
+$$;
+
+GRANT EXECUTE ON FUNCTION etl.merge_user_sessions(text[],timestamp with time zone[],timestamp with time zone[]) TO pipeline_writer;

@@ -1,0 +1,94 @@
+-- functions/etl.refresh_aggregates.sql
+-- As in 0015, but from the rows of the marked batches (see the header).
+CREATE OR REPLACE FUNCTION etl.refresh_aggregates(p_wait boolean DEFAULT false)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = ''
+-- Small statements with blind estimates (fresh partitions, temp tables): not worth compiling.
+SET jit = off
+AS $$
+DECLARE
+    v_batches    bigint[];       -- batches whose rows are added
+    v_batches_lo timestamptz;    -- their marked minutes: [lo, hi)
+    v_batches_hi timestamptz;
+    v_recomputed timestamptz[];  -- minutes recomputed whole (marks without a batch)
+    v_touched    integer;
+    v_lo         timestamptz;
+    v_hi         timestamptz;
+    v_users      text[];         -- users whose session windows a rebuild recomputes
+    v_from       timestamptz[];
+    v_to         timestamptz[];
+BEGIN
+    -- Purpose: the cost follows the batches added, never the history or the bucket.
+    IF p_wait THEN
+        PERFORM pg_advisory_xact_lock(hashtext('etl.refresh_aggregates'));
+    ELSIF NOT pg_try_advisory_xact_lock(hashtext('etl.refresh_aggregates')) THEN
+        RETURN 0;
+    END IF;
+
+    PERFORM etl.take_rebuild_chunk();
+
+    -- Marks committed after this DELETE's snapshot stay for the next refresh.
+    WITH d AS (DELETE FROM etl.dirty_minutes RETURNING bucket, batch_id)
+    SELECT array_agg(DISTINCT d.batch_id) FILTER (WHERE d.batch_id IS NOT NULL),
+           array_agg(DISTINCT d.bucket ORDER BY d.bucket) FILTER (WHERE d.batch_id IS NULL),
+           count(DISTINCT d.bucket),
+           min(d.bucket) FILTER (WHERE d.batch_id IS NOT NULL),
+           max(d.bucket) FILTER (WHERE d.batch_id IS NOT NULL) + interval '1 minute'
+    INTO v_batches, v_recomputed, v_touched, v_batches_lo, v_batches_hi
+    FROM d;
+
+    WITH d AS (DELETE FROM etl.dirty_users RETURNING user_id, first_time, last_time),
+    r AS (SELECT d.user_id, min(d.first_time) AS t_from, max(d.last_time) AS t_to FROM d GROUP BY d.user_id)
+    SELECT array_agg(r.user_id), array_agg(r.t_from), array_agg(r.t_to) INTO v_users, v_from, v_to FROM r;
+
+    PERFORM etl.prepare_refresh_rows();
+    IF v_batches IS NOT NULL THEN
+        -- Rows in a recomputed minute come in with the minute, below.
+        INSERT INTO pg_temp.etl_refresh_rows
+        SELECT i.event_time, i.bucket, i.event_type, i.user_id, i.session_id, i.steps, i.page, i.country, i.currency,
+               i.amount, i.service, i.level, true
+        FROM etl.aggregate_inputs AS i
+        WHERE i.batch_id = ANY (v_batches)
+          -- Every row of a marked batch is in a marked minute. Whole UTC days, as
+          -- plain values: the other days' partitions are pruned, and the range is
+          -- too wide for the planner to read it instead of the batch_id index.
+          AND i.event_time >= date_trunc('day', v_batches_lo, 'UTC')
+          AND i.event_time < date_trunc('day', v_batches_hi - interval '1 microsecond', 'UTC') + interval '1 day'
+          AND NOT i.bucket = ANY (coalesce(v_recomputed, '{}'));
+    END IF;
+
+    -- One range statement per run of consecutive recomputed minutes (an
+    -- island): the range is a plain value, so the planner prunes to the
+    -- touched partitions and range-scans their event_time index even when a
+    -- fresh partition has no statistics yet.
+    FOR v_lo, v_hi IN
+        SELECT min(m), max(m) + interval '1 minute'
+        FROM (SELECT m, m - row_number() OVER (ORDER BY m) * interval '1 minute' AS island
+              FROM unnest(v_recomputed) AS m) AS x
+        GROUP BY island
+    LOOP
+        DELETE FROM etl.agg_events_1m WHERE bucket >= v_lo AND bucket < v_hi;
+        DELETE FROM etl.agg_users_1m WHERE bucket >= v_lo AND bucket < v_hi;
+        DELETE FROM etl.agg_revenue_1m WHERE bucket >= v_lo AND bucket < v_hi;
+        DELETE FROM etl.agg_page_views_1m WHERE bucket >= v_lo AND bucket < v_hi;
+        DELETE FROM etl.agg_page_users_1m WHERE bucket >= v_lo AND bucket < v_hi;
+        DELETE FROM etl.agg_logs_1m WHERE bucket >= v_lo AND bucket < v_hi;
+        -- A row whose batch still has marks (committed after the DELETE above)
+        -- is the next refresh's to add.
+        INSERT INTO pg_temp.etl_refresh_rows
+        SELECT i.event_time, i.bucket, i.event_type, i.user_id, i.session_id, i.steps, i.page, i.country, i.currency,
+               i.amount, i.service, i.level, i.batch_id = ANY (coalesce(v_batches, '{}'))
+        FROM etl.aggregate_inputs AS i
+        WHERE i.event_time >= v_lo AND i.event_time < v_hi
+          AND NOT EXISTS (SELECT FROM etl.dirty_minutes AS p WHERE p.batch_id = i.batch_id);
+    END LOOP;
+
+    PERFORM etl.add_refresh_rows();
+    PERFORM etl.merge_user_sessions(v_users, v_from, v_to);
+
+    RETURN coalesce(v_touched, 0);
+END;
+$$;
+
+GRANT EXECUTE ON FUNCTION etl.refresh_aggregates(boolean) TO pipeline_writer;
