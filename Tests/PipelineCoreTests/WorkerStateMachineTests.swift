@@ -24,7 +24,26 @@ struct MachineHarness {
         batches = Array(repeating: EventBatch(topic: BatchFixture.topic), count: lanes)
     }
 
+    /// A machine whose first batch is open (ids reserved, polling) with `starts` assigned in that poll.
+    static func polling(
+        lanes: Int = 1, _ starts: [PartitionStart], high: [Int32: Int64] = [:], firstID: Int64 = 1,
+        _ configure: (inout WorkerConfiguration) -> Void = { _ in }
+    ) -> MachineHarness {
+        var harness = MachineHarness(lanes: lanes, configure)
+        _ = harness.reserveAndNext(firstID: firstID)
+        _ = harness.assign(starts, high: high)
+        return harness
+    }
+
     mutating func next() -> Machine.LoopAction { machine.nextAction(nowMs: nowMs) }
+
+    /// The cycle ends: lag is reported over `loaded` and the run finishes with `summary`.
+    mutating func expectFinish(
+        _ loaded: [Machine.LoadedPosition], _ summary: Worker.Summary, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(next() == .reportLag(loaded: loaded), sourceLocation: sourceLocation)
+        #expect(next() == .finish(summary), sourceLocation: sourceLocation)
+    }
 
     /// Reserves ids 1, 2, … for the lanes that ask (lane + 1 + `firstID` - 1), then returns the next action.
     mutating func reserveAndNext(firstID: Int64 = 1) -> Machine.LoopAction {
@@ -108,9 +127,7 @@ struct WorkerStateMachineTests {
     @Test("a batch closes at --max-batch-bytes of message values")
     func closesByBytes() {
         let size = MachineHarness.accepted.count
-        var harness = MachineHarness { $0.maxBatchBytes = 2 * size + 1 }
-        _ = harness.reserveAndNext()
-        _ = harness.assign([start(0, at: 0)])
+        var harness = MachineHarness.polling([start(0, at: 0)]) { $0.maxBatchBytes = 2 * size + 1 }
         harness.poll(0, 0...1)
         #expect(harness.next() == .poll(maxMessages: 10_000, timeoutMs: 100))
         harness.poll(0, 2...2)
@@ -139,9 +156,7 @@ struct WorkerStateMachineTests {
 
     @Test("a committed batch advances its partitions, counts what it loaded, and the next batch needs a new id")
     func committedBatch() {
-        var harness = MachineHarness()
-        _ = harness.reserveAndNext()
-        _ = harness.assign([start(0, at: 10), start(1, at: 0)])
+        var harness = MachineHarness.polling([start(0, at: 10), start(1, at: 0)])
         #expect(
             harness.poll(0, 10...11) == [
                 .startBatch(lane: 0, batchID: 1, expectedNextOffset: 10), .add(lane: 0, expectedNextOffset: 10),
@@ -151,8 +166,8 @@ struct WorkerStateMachineTests {
         #expect(harness.next() == .commit(lanes: [0]), "a stop commits the open batch")
         let commit = CommitSummary(refusedRows: 0, duplicates: 1)
         #expect(harness.committed(lane: 0, commit) == .batchCommitted(lane: 0, commit))
-        #expect(harness.next() == .reportLag(loaded: [loaded(0, 12), loaded(1, 1)]))
-        #expect(harness.next() == .finish(Worker.Summary(batches: 1, events: 1, rejected: 1, duplicates: 1)))
+        harness.expectFinish(
+            [loaded(0, 12), loaded(1, 1)], Worker.Summary(batches: 1, events: 1, rejected: 1, duplicates: 1))
         #expect(harness.machine.lanes[0].reservedBatchID == nil)
     }
 
@@ -160,9 +175,7 @@ struct WorkerStateMachineTests {
 
     @Test("revocation in the middle of a batch drops it; the new owner starts from etl.offsets")
     func revocationMidBatch() {
-        var harness = MachineHarness()
-        _ = harness.reserveAndNext()
-        _ = harness.assign([start(0, at: 40), start(1, at: 0)])
+        var harness = MachineHarness.polling([start(0, at: 40), start(1, at: 0)])
         harness.poll(0, 40...44)
         harness.poll(1, 0...1)
 
@@ -186,9 +199,7 @@ struct WorkerStateMachineTests {
 
     @Test("a fenced commit rolls back: the batch's partitions start again where etl.offsets says")
     func fencedCommit() {
-        var harness = MachineHarness()
-        _ = harness.reserveAndNext()
-        _ = harness.assign([start(0, at: 3), start(1, at: 0)])
+        var harness = MachineHarness.polling([start(0, at: 3), start(1, at: 0)])
         harness.poll(0, 3...5)
         harness.poll(1, 0...1)
         harness.nowMs = 1000
@@ -209,9 +220,7 @@ struct WorkerStateMachineTests {
 
     @Test("with lanes, one lane fenced leaves the other's batch of the same cycle committed")
     func fencedLaneBesideCommittedLane() {
-        var harness = MachineHarness(lanes: 2)
-        _ = harness.reserveAndNext(firstID: 10)
-        _ = harness.assign((0...3).map { start($0, at: 0) })
+        var harness = MachineHarness.polling(lanes: 2, (0...3).map { start($0, at: 0) }, firstID: 10)
         #expect(harness.poll(2, 0...0) == [.startBatch(lane: 0, batchID: 10, expectedNextOffset: 0)])
         #expect(
             harness.poll(3, 0...1) == [
@@ -244,9 +253,7 @@ struct WorkerStateMachineTests {
 
     @Test("a position out of range closes the batch; the partition is claimed again, its gap recorded")
     func gapWhileLoading() {
-        var harness = MachineHarness()
-        _ = harness.reserveAndNext()
-        _ = harness.assign([start(0, at: 100), start(1, at: 0)])
+        var harness = MachineHarness.polling([start(0, at: 100), start(1, at: 0)])
         harness.poll(1, 0...2)
         harness.machine.positionOutOfRange(0)
         #expect(harness.poll(0, 100...100) == [.skip], "stalled until recovered")
@@ -268,15 +275,14 @@ struct WorkerStateMachineTests {
         var harness = MachineHarness { $0.availableNow = true }
         #expect(harness.reserveAndNext() == .poll(maxMessages: 10_000, timeoutMs: 100), "nothing assigned yet")
         _ = harness.assign([start(0, at: 0), start(1, at: 10)], high: [0: 0, 1: 10])
-        #expect(harness.next() == .reportLag(loaded: [loaded(0, 0), loaded(1, 10)]))
-        #expect(harness.next() == .finish(Worker.Summary()))
+        harness.expectFinish([loaded(0, 0), loaded(1, 10)], Worker.Summary())
     }
 
     @Test("--available-now: a partition with data finishes once its last batch commits")
     func availableNowWithData() {
-        var harness = MachineHarness { $0.availableNow = true }
-        _ = harness.reserveAndNext()
-        _ = harness.assign([start(0, at: 0), start(1, at: 7)], high: [0: 3, 1: 10])
+        var harness = MachineHarness.polling([start(0, at: 0), start(1, at: 7)], high: [0: 3, 1: 10]) {
+            $0.availableNow = true
+        }
         harness.poll(0, 0...2)
         harness.machine.partitionEnded(0, at: 3)
         // Partition 1 holds only what is never delivered (transaction markers): its end counts.
@@ -285,45 +291,36 @@ struct WorkerStateMachineTests {
         harness.nowMs = 1000
         #expect(harness.next() == .commit(lanes: [0]))
         _ = harness.committed(lane: 0)
-        #expect(harness.next() == .reportLag(loaded: [loaded(0, 3), loaded(1, 7)]))
-        #expect(harness.next() == .finish(Worker.Summary(batches: 1, events: 3)))
+        harness.expectFinish([loaded(0, 3), loaded(1, 7)], Worker.Summary(batches: 1, events: 3))
     }
 
     @Test("--available-now: a revoked partition no longer counts; with none left, the worker waits")
     func availableNowRevoked() {
-        var harness = MachineHarness { $0.availableNow = true }
-        _ = harness.reserveAndNext()
-        _ = harness.assign([start(0, at: 0), start(1, at: 4)], high: [0: 5, 1: 4])
+        var harness = MachineHarness.polling([start(0, at: 0), start(1, at: 4)], high: [0: 5, 1: 4]) {
+            $0.availableNow = true
+        }
         #expect(harness.next() == .poll(maxMessages: 10_000, timeoutMs: 100), "partition 0 has 5 to load")
         _ = harness.machine.partitionsRevoked([0])
-        #expect(harness.next() == .reportLag(loaded: [loaded(1, 4)]))
-        #expect(harness.next() == .finish(Worker.Summary()))
+        harness.expectFinish([loaded(1, 4)], Worker.Summary())
 
-        var alone = MachineHarness { $0.availableNow = true }
-        _ = alone.reserveAndNext()
-        _ = alone.assign([start(0, at: 5)], high: [0: 5])
+        var alone = MachineHarness.polling([start(0, at: 5)], high: [0: 5]) { $0.availableNow = true }
         _ = alone.machine.partitionsRevoked([0])
         #expect(alone.next() == .poll(maxMessages: 10_000, timeoutMs: 100), "no partitions: not done")
     }
 
     @Test("--available-now: the target is the high watermark first seen, not a later one")
     func availableNowTargetIsTheFirstWatermark() {
-        var harness = MachineHarness { $0.availableNow = true }
-        _ = harness.reserveAndNext()
-        _ = harness.assign([start(0, at: 2)], high: [0: 2])
+        var harness = MachineHarness.polling([start(0, at: 2)], high: [0: 2]) { $0.availableNow = true }
         // Claimed again after a retry or a gap: more arrived meanwhile, the target stays.
         harness.machine.watermarksRead([PartitionWatermarks(partition: 0, low: 0, high: 9)])
-        #expect(harness.next() == .reportLag(loaded: [loaded(0, 2)]))
-        #expect(harness.next() == .finish(Worker.Summary()))
+        harness.expectFinish([loaded(0, 2)], Worker.Summary())
     }
 
     // MARK: - Stopping
 
     @Test("a stop during the commit's retries drops the batch and finishes")
     func stopDuringCommitRetry() {
-        var harness = MachineHarness()
-        _ = harness.reserveAndNext()
-        _ = harness.assign([start(0, at: 0)])
+        var harness = MachineHarness.polling([start(0, at: 0)])
         harness.poll(0, 0...3)
         harness.machine.stopRequested()
         #expect(harness.next() == .commit(lanes: [0]))
@@ -340,8 +337,7 @@ struct WorkerStateMachineTests {
         harness.machine.batchIDReserved(lane: 0, 1)
         harness.machine.stopRequested()
         harness.machine.batchIDReserved(lane: 1, nil)
-        #expect(harness.next() == .reportLag(loaded: [loaded(0, 0)]))
-        #expect(harness.next() == .finish(Worker.Summary()))
+        harness.expectFinish([loaded(0, 0)], Worker.Summary())
     }
 
     @Test("a stop between batches finishes without polling again")
@@ -358,9 +354,7 @@ struct WorkerStateMachineTests {
 
     @Test("messages below the position (already in the batch) and of partitions not ours are skipped")
     func staleAndForeignMessages() {
-        var harness = MachineHarness()
-        _ = harness.reserveAndNext()
-        _ = harness.assign([start(1, at: 5)])
+        var harness = MachineHarness.polling([start(1, at: 5)])
         #expect(harness.poll(0, 0...0) == [.skip])
         #expect(harness.poll(7, 0...0) == [.skip])
         #expect(
