@@ -81,6 +81,11 @@ let package = Package(
             ]),
         .executableTarget(name: "pipeline", dependencies: ["PipelineCLI"]),
 
+        // What more than one test target needs (a plain HTTP GET). A test target cannot
+        // depend on another, so this is a library that only test targets depend on:
+        // never linked into `pipeline`.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+
         .testTarget(
             name: "EventContractTests", dependencies: ["EventContract", "EventGenerator"],
             // valid/ and invalid/ payloads, read by path (IntegrationTests read them too).
@@ -91,12 +96,14 @@ let package = Package(
         .testTarget(
             name: "PipelineTelemetryTests",
             dependencies: [
-                "PipelineTelemetry", "PipelineCore", "EventContract",
+                "PipelineTelemetry", "PipelineCore", "EventContract", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["PipelineIO", "PipelineCore", "RdKafka", "LibPQ", "EventContract", "EventGenerator"],
+            dependencies: [
+                "PipelineIO", "PipelineCore", "RdKafka", "LibPQ", "EventContract", "EventGenerator", "TestSupport",
+            ],
             // The released 0001-0018 files, for the baseline upgrade test, read by path.
             exclude: ["Fixtures"]),
     ]

@@ -44,20 +44,11 @@ public enum BatchOutcome: String, Sendable, CaseIterable {
 
 /// What the worker retries with backoff; the `operation` label of `pipeline_db_retries_total`.
 /// Each is a database operation (claiming also asks Kafka for the partitions' watermarks).
-public enum RetriedOperation: String, Sendable, CaseIterable, CustomStringConvertible {
+public enum RetriedOperation: String, Sendable, CaseIterable {
     case reserveBatchID = "reserve_batch_id"
     case commitBatch = "commit_batch"
     case claimPartitions = "claim_partitions"
     case readOffsets = "read_offsets"
-
-    public var description: String {
-        switch self {
-        case .reserveBatchID: "reserve a batch id"
-        case .commitBatch: "commit the batch"
-        case .claimPartitions: "claim partitions"
-        case .readOffsets: "re-read etl.offsets"
-        }
-    }
 }
 
 /// One owned partition's lag: Kafka's high watermark minus the loaded position.

@@ -14,8 +14,6 @@ final class Lane: @unchecked Sendable {
     let sink: any EventSink
     /// Empty whenever nothing is in flight.
     var batch: EventBatch
-    /// The id this lane's next batch carries; nil once a batch with it committed.
-    var reservedBatchID: Int64?
     /// Where the lane's thread leaves `commit`'s result for the worker thread.
     var commitResult: Result<CommitOutcome?, any Error>?
     /// The lane's thread for parallel commits (a serial queue: one thread of its own).

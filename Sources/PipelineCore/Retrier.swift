@@ -34,10 +34,11 @@ final class Retrier: @unchecked Sendable {
                     for observer in observers { observer.operationRetrying(what, error: error) }
                 }
                 var metadata: Logger.Metadata = [
-                    LogKeys.error: "\(error)", LogKeys.attempt: "\(backoff.attempt)", LogKeys.delayMs: "\(delay)",
+                    LogKeys.operation: "\(what.rawValue)", LogKeys.error: "\(error)",
+                    LogKeys.attempt: "\(backoff.attempt)", LogKeys.delayMs: "\(delay)",
                 ]
                 if let batchID { metadata[LogKeys.batchID] = "\(batchID)" }
-                logger.warning("\(what) failed; retrying", metadata: metadata)
+                logger.warning("database operation failed; retrying", metadata: metadata)
                 var waited = 0
                 while waited < delay {
                     if stopSignal.isStopRequested { return nil }

@@ -8,6 +8,10 @@ import Logging
 /// With several sinks, each cycle's messages are split by partition into
 /// lanes (LaneSet) whose transactions commit in parallel while this thread
 /// waits; the outcomes are then handled here, one lane at a time.
+///
+/// The decisions live in `WorkerStateMachine`; this class is the driver that
+/// performs its actions: the IO (Kafka, PostgreSQL with retries), the batches'
+/// buffers, the logs and the observers.
 public final class Worker: AssignmentListener {
     /// What one run did, for the command's final line and for tests.
     public struct Summary: Sendable, Equatable {
@@ -21,18 +25,6 @@ public final class Worker: AssignmentListener {
         public var gaps = 0
     }
 
-    /// Our view of one assigned partition.
-    struct PartitionState {
-        /// etl.offsets.next_offset as of our last claim or commit.
-        var committedNext: Int64
-        /// The next offset we expect from Kafka; anything below is a stale duplicate.
-        var position: Int64
-        /// The offset librdkafka reported as the end of the partition, when it did.
-        var endReached: Int64?
-        /// Fetching stopped (position out of range); waiting for recovery.
-        var outOfRange = false
-    }
-
     private let source: any EventSource
     private let configuration: WorkerConfiguration
     private let logger: Logger
@@ -42,14 +34,10 @@ public final class Worker: AssignmentListener {
     /// A batch per lane, each empty whenever nothing is in flight.
     private let lanes: LaneSet
     private let retrier: Retrier
-    /// Indexed by partition number; nil = not assigned to us.
-    private var partitions: [PartitionState?] = []
-    /// --available-now: the high watermark each partition had when first assigned.
-    private var availableNowTargets: [Int32: Int64] = [:]
-    private var summary = Summary()
+    private var machine: WorkerStateMachine
     /// An error retrying cannot fix, met inside a rebalance callback (which
     /// cannot throw): `run` rethrows it after the poll that served the callback.
-    private var callbackFailure: Error?
+    private var callbackFailure: (any Error)?
     private let observers: [any CommitObserver]
 
     /// One lane per sink (each its own connection): a cycle's batches commit in parallel.
@@ -66,6 +54,7 @@ public final class Worker: AssignmentListener {
         self.lanes = LaneSet(
             sinks: sinks, topic: configuration.topic, expectedBytes: configuration.maxBatchBytes / 4)
         self.retrier = Retrier(observers: observers, logger: logger, stopSignal: stopSignal)
+        self.machine = WorkerStateMachine(configuration: configuration, laneCount: sinks.count)
     }
 
     public convenience init(
@@ -86,123 +75,197 @@ public final class Worker: AssignmentListener {
         source.assignmentListener = self
         defer { source.close() }
         try source.start()
-        while !stopSignal.isStopRequested {
-            try fillBatch()
-            if !lanes.isEmpty { try commitBatches() }
-            try recoverOutOfRangePartitions()
-            reportLag()
-            if configuration.availableNow && isCaughtUp() { break }
+        while true {
+            if stopSignal.isStopRequested { machine.stopRequested() }
+            switch machine.nextAction(nowMs: WallClock.monotonicMs()) {
+            case .reserveBatchIDs(let indices):
+                try reserveBatchIDs(indices)
+            case .poll(let maxMessages, let timeoutMs):
+                let nowMicros = WallClock.nowMicros()
+                try source.poll(maxMessages: maxMessages, timeoutMs: timeoutMs) { event in
+                    handle(event, nowMicros: nowMicros)
+                }
+                if let callbackFailure { throw callbackFailure }
+            case .commit(let indices):
+                try commitBatches(indices)
+            case .reseek(let partitions):
+                try reseek(partitions)
+            case .recover(let partitions):
+                guard let starts = try claim(partitions) else { break }
+                for action in machine.partitionsRecovered(starts) { try perform(action) }
+            case .reportLag(let loaded):
+                reportLag(loaded)
+            case .finish(let summary):
+                return summary
+            }
         }
-        return summary
     }
 
     // MARK: - Filling a batch
 
-    /// Polls until the interval passes or a size limit is reached, counted over all lanes.
-    private func fillBatch() throws {
-        guard try reserveBatchIDs() else { return }
-        let deadline = WallClock.monotonicMs() + Int64(configuration.intervalMs)
-        while !stopSignal.isStopRequested {
-            let remainingMs = deadline - WallClock.monotonicMs()
-            if remainingMs <= 0 { break }
-            let messages = lanes.messages
-            if messages >= configuration.maxBatchEvents || lanes.bytes >= configuration.maxBatchBytes { break }
-            let room = configuration.maxBatchEvents - messages
-            let nowMicros = WallClock.nowMicros()
-            try source.poll(
-                maxMessages: min(configuration.pollBatchSize, room), timeoutMs: Int32(min(remainingMs, 100))
-            ) {
-                event in
-                handle(event, nowMicros: nowMicros)
-            }
-            if let callbackFailure { throw callbackFailure }
-            if partitions.contains(where: { $0?.outOfRange == true }) { break }
-            if configuration.availableNow && isCaughtUp() { break }
-        }
-    }
-
     private func handle(_ event: SourceEvent, nowMicros: Int64) {
         switch event {
         case .message(let message):
-            let index = Int(message.partition)
-            guard partitions.indices.contains(index), let state = partitions[index], !state.outOfRange,
-                message.offset >= state.position
-            else { return }  // not ours (any more), or already in this batch: never twice
-            let lane = lanes.lane(for: message.partition)
-            if lane.batch.isEmpty { lane.batch.reset(batchID: lane.reservedBatchID!, startedAtMicros: nowMicros) }
-            lane.batch.add(message, expectedNextOffset: state.committedNext, validator: validator, nowMicros: nowMicros)
-            partitions[index]!.position = message.offset + 1
+            switch machine.messagePolled(
+                partition: message.partition, offset: message.offset, bytes: message.payload?.count ?? 0)
+            {
+            case .skip:
+                return
+            case .add(let index, let expectedNextOffset):
+                lanes.lanes[index].batch.add(
+                    message, expectedNextOffset: expectedNextOffset, validator: validator, nowMicros: nowMicros)
+            case .startBatch(let index, let batchID, let expectedNextOffset):
+                let lane = lanes.lanes[index]
+                lane.batch.reset(batchID: batchID, startedAtMicros: nowMicros)
+                lane.batch.add(
+                    message, expectedNextOffset: expectedNextOffset, validator: validator, nowMicros: nowMicros)
+            }
         case .endOfPartition(let partition, let offset):
-            let index = Int(partition)
-            guard partitions.indices.contains(index), partitions[index] != nil else { return }
-            partitions[index]!.endReached = offset
+            machine.partitionEnded(partition, at: offset)
         case .positionOutOfRange(let partition):
-            let index = Int(partition)
-            guard partitions.indices.contains(index), partitions[index] != nil else { return }
-            partitions[index]!.outOfRange = true
+            machine.positionOutOfRange(partition)
         }
     }
 
-    /// Gives every lane an id for its next batch (each through its own connection);
-    /// false if a stop came while the database was unreachable.
-    private func reserveBatchIDs() throws -> Bool {
-        for lane in lanes.lanes where lane.reservedBatchID == nil {
-            lane.reservedBatchID = try retrier.run(.reserveBatchID) { try lane.sink.reserveBatchID() }
-            if lane.reservedBatchID == nil { return false }
+    /// Gives each lane an id for its next batch (each through its own connection);
+    /// stops early if a stop came while the database was unreachable.
+    private func reserveBatchIDs(_ indices: [Int]) throws {
+        for index in indices {
+            let sink = lanes.lanes[index].sink
+            let batchID = try retrier.run(.reserveBatchID) { try sink.reserveBatchID() }
+            machine.batchIDReserved(lane: index, batchID)
+            if batchID == nil { return }
         }
-        return true
     }
 
     // MARK: - Committing
 
-    /// Commits every lane's batch in parallel, then handles the outcomes here, one by one.
+    /// Commits the lanes' batches in parallel, then handles the outcomes here, one by one.
     /// An error retrying cannot fix is rethrown after the other lanes' outcomes are handled.
-    private func commitBatches() throws {
+    private func commitBatches(_ indices: [Int]) throws {
         let closedAtMicros = WallClock.nowMicros()
         var failure: (any Error)?
-        for (lane, result) in lanes.commitAll(retrier: retrier) {
+        for (lane, result) in lanes.commitAll(indices, retrier: retrier) {
             switch result {
-            case .success(let outcome): try settle(lane, outcome, closedAtMicros: closedAtMicros)
-            case .failure(let error): failure = failure ?? error
+            case .success(.committed(var commit)):
+                commit.commitDurationMicros = commit.committedAtMicros - closedAtMicros
+                try perform(machine.batchCommitted(lane: lane.index, lane.batch, commit))
+            case .success(.fenced(let partition)):
+                try perform(machine.batchFenced(lane: lane.index, lane.batch, partition: partition))
+            case .success(nil):
+                try perform(machine.batchAbandoned(lane: lane.index))
+            case .failure(let error):
+                failure = failure ?? error
             }
         }
         if let failure { throw failure }
     }
 
-    private func settle(_ lane: Lane, _ outcome: CommitOutcome?, closedAtMicros: Int64) throws {
-        // lane.batch throughout, never a copy: a copy would make discardBatch copy the buffers.
-        defer { lane.discardBatch() }
-        guard let outcome else {
-            // Stopped while the database was unreachable: the next owner starts from etl.offsets.
-            logger.warning(
-                "batch dropped at shutdown before it could commit", metadata: [LogKeys.batchID: "\(lane.batch.batchID)"]
-            )
-            summary.droppedBatches += 1
-            for observer in observers { observer.batchNotCommitted(lane.batch, .dropped) }
+    /// After a fenced batch: start the partitions again from what etl.offsets says.
+    private func reseek(_ partitions: [Int32]) throws {
+        guard let stored = try retrier.run(.readOffsets, { try controlSink.storedOffsets(partitions) }) else {
             return
         }
-        let ranges = lane.batch.partitionRanges
-        switch outcome {
-        case .committed(var commit):
-            commit.commitDurationMicros = commit.committedAtMicros - closedAtMicros
-            for range in ranges { partitions[Int(range.partition)]?.committedNext = range.lastOffset + 1 }
+        for action in machine.offsetsReread(stored) { try perform(action) }
+    }
+
+    // MARK: - Assignment
+
+    public func partitionsAssigned(_ partitionNumbers: [Int32]) -> [Int64]? {
+        do {
+            guard let starts = try claim(partitionNumbers) else { return nil }
+            for action in machine.partitionsAssigned(starts) { try perform(action) }
+            logger.info(
+                "partitions assigned",
+                metadata: [
+                    LogKeys.partitions: "\(starts.map { "\($0.partition)@\($0.nextOffset)" }.joined(separator: ","))"
+                ])
+            return starts.map(\.nextOffset)
+        } catch {
+            callbackFailure = error
+            return nil
+        }
+    }
+
+    /// Where each partition starts (etl.offsets, --start-from, or the log start after a gap).
+    private func claim(_ partitionNumbers: [Int32]) throws -> [PartitionStart]? {
+        try retrier.run(.claimPartitions) { () -> [PartitionStart] in
+            let watermarks = try partitionNumbers.map { partition in
+                let marks = try source.watermarks(partition: partition)
+                return PartitionWatermarks(partition: partition, low: marks.low, high: marks.high)
+            }
+            machine.watermarksRead(watermarks)
+            let starts = try controlSink.claimPartitions(watermarks, startFrom: configuration.startFrom)
+            for (start, marks) in zip(starts, watermarks) where start.nextOffset > marks.high {
+                logger.error(
+                    "etl.offsets is past the end of the partition: was the topic deleted and recreated? Loading continues when the partition reaches it; to reload from the start, delete the partition's row from etl.offsets",
+                    metadata: [
+                        LogKeys.partition: "\(start.partition)", LogKeys.offset: "\(start.nextOffset)",
+                        LogKeys.highWatermark: "\(marks.high)",
+                    ])
+            }
+            return starts
+        }
+    }
+
+    public func partitionsRevoked(_ partitionNumbers: [Int32]) {
+        do {
+            for action in machine.partitionsRevoked(partitionNumbers) { try perform(action) }
+        } catch {
+            callbackFailure = error
+        }
+        logger.info(
+            "partitions revoked",
+            metadata: [LogKeys.partitions: "\(partitionNumbers.map(String.init).joined(separator: ","))"])
+    }
+
+    // MARK: - Performing the machine's actions
+
+    private func perform(_ action: WorkerStateMachine.Action) throws {
+        switch action {
+        case .batchCommitted(let index, let commit):
+            // lane.batch throughout, never a copy: a copy would make discardBatch copy the buffers.
+            let lane = lanes.lanes[index]
+            defer { lane.discardBatch() }
             logCommitted(lane, commit)
-            summary.batches += 1
-            // Rows PostgreSQL refused at COPY were dead-lettered: rejected, not loaded.
-            summary.events += commit.newEvents(in: lane.batch)
-            summary.rejected += commit.rejected(in: lane.batch)
-            summary.duplicates += commit.duplicates
-            summary.conflicts += commit.conflicts
+            let ranges = lane.batch.partitionRanges
             source.reportLoaded(ranges.map { (partition: $0.partition, nextOffset: $0.lastOffset + 1) })
             for observer in observers { observer.batchCommitted(lane.batch, commit) }
-            lane.reservedBatchID = nil
-        case .fenced(let partition):
-            summary.fencedBatches += 1
+        case .batchFenced(let index, let partition):
+            let lane = lanes.lanes[index]
+            defer { lane.discardBatch() }
             for observer in observers { observer.batchNotCommitted(lane.batch, .fenced) }
             logger.warning(
                 "batch refused: another worker advanced the partition's offset; re-reading etl.offsets",
                 metadata: [LogKeys.batchID: "\(lane.batch.batchID)", LogKeys.partition: "\(partition)"])
-            try reseek(ranges.map(\.partition))
+        case .batchDropped(let index, let reason):
+            let lane = lanes.lanes[index]
+            defer { lane.discardBatch() }
+            switch reason {
+            case .revoked:
+                // The new owner starts from etl.offsets; nothing of this batch is written.
+                logger.info(
+                    "uncommitted batch dropped on revocation",
+                    metadata: [LogKeys.batchID: "\(lane.batch.batchID)", LogKeys.events: "\(lane.batch.messages)"])
+            case .shutdown:
+                // Stopped while the database was unreachable: the next owner starts from etl.offsets.
+                logger.warning(
+                    "batch dropped at shutdown before it could commit",
+                    metadata: [LogKeys.batchID: "\(lane.batch.batchID)"])
+            }
+            for observer in observers { observer.batchNotCommitted(lane.batch, .dropped) }
+        case .gapRecorded(let partition, let lost):
+            for observer in observers { observer.gapRecorded(partition: partition, lost: lost) }
+            logger.error(
+                "data lost before loading: Kafka deleted these offsets (retention) before the worker read them; recorded in etl.gaps",
+                metadata: [
+                    LogKeys.partition: "\(partition)", LogKeys.firstLostOffset: "\(lost.lowerBound)",
+                    LogKeys.lastLostOffset: "\(lost.upperBound)",
+                ])
+        case .seek(let partition, let offset):
+            try source.seek(partition: partition, to: offset)
+        case .assignmentChanged(let owned):
+            for observer in observers { observer.assignmentChanged(owned) }
         }
     }
 
@@ -222,145 +285,13 @@ public final class Worker: AssignmentListener {
         logger.info("batch committed", metadata: metadata)
     }
 
-    /// After a fenced batch: start the partitions again from what etl.offsets says.
-    private func reseek(_ partitionNumbers: [Int32]) throws {
-        guard let stored = try retrier.run(.readOffsets, { try controlSink.storedOffsets(partitionNumbers) }) else {
-            return
-        }
-        for partition in partitionNumbers {
-            guard let next = stored[partition], partitions[Int(partition)] != nil else { continue }
-            partitions[Int(partition)]!.committedNext = next
-            partitions[Int(partition)]!.position = next
-            try source.seek(partition: partition, to: next)
-        }
-    }
-
-    // MARK: - Assignment
-
-    public func partitionsAssigned(_ partitionNumbers: [Int32]) -> [Int64]? {
-        let starts: [PartitionStart]?
-        do {
-            starts = try claim(partitionNumbers)
-        } catch {
-            callbackFailure = error
-            return nil
-        }
-        guard let starts else { return nil }
-        for start in starts {
-            let index = Int(start.partition)
-            while partitions.count <= index { partitions.append(nil) }
-            partitions[index] = PartitionState(committedNext: start.nextOffset, position: start.nextOffset)
-            if let lost = start.lostRange { logGap(partition: start.partition, lost) }
-        }
-        reportAssignment()
-        logger.info(
-            "partitions assigned",
-            metadata: [
-                LogKeys.partitions: "\(starts.map { "\($0.partition)@\($0.nextOffset)" }.joined(separator: ","))"
-            ])
-        return starts.map(\.nextOffset)
-    }
-
-    /// Where each partition starts (etl.offsets, --start-from, or the log start after a gap).
-    private func claim(_ partitionNumbers: [Int32]) throws -> [PartitionStart]? {
-        try retrier.run(.claimPartitions) { () -> [PartitionStart] in
-            let watermarks = try partitionNumbers.map { partition in
-                let marks = try source.watermarks(partition: partition)
-                return PartitionWatermarks(partition: partition, low: marks.low, high: marks.high)
-            }
-            if configuration.availableNow {
-                for marks in watermarks where availableNowTargets[marks.partition] == nil {
-                    availableNowTargets[marks.partition] = marks.high
-                }
-            }
-            let starts = try controlSink.claimPartitions(watermarks, startFrom: configuration.startFrom)
-            for (start, marks) in zip(starts, watermarks) where start.nextOffset > marks.high {
-                logger.error(
-                    "etl.offsets is past the end of the partition: was the topic deleted and recreated? Loading continues when the partition reaches it; to reload from the start, delete the partition's row from etl.offsets",
-                    metadata: [
-                        LogKeys.partition: "\(start.partition)", LogKeys.offset: "\(start.nextOffset)",
-                        "kafka.high_watermark": "\(marks.high)",
-                    ])
-            }
-            return starts
-        }
-    }
-
-    public func partitionsRevoked(_ partitionNumbers: [Int32]) {
-        for lane in lanes.lanes where !lane.batch.isEmpty {
-            // The new owner starts from etl.offsets; nothing of this batch is written.
-            logger.info(
-                "uncommitted batch dropped on revocation",
-                metadata: [LogKeys.batchID: "\(lane.batch.batchID)", LogKeys.events: "\(lane.batch.messages)"])
-            summary.droppedBatches += 1
-            for observer in observers { observer.batchNotCommitted(lane.batch, .dropped) }
-            lane.discardBatch()
-        }
-        for partition in partitionNumbers where Int(partition) < partitions.count {
-            partitions[Int(partition)] = nil
-        }
-        reportAssignment()
-        logger.info(
-            "partitions revoked",
-            metadata: [LogKeys.partitions: "\(partitionNumbers.map(String.init).joined(separator: ","))"])
-    }
-
-    // MARK: - Gaps and --available-now
-
-    /// Partitions whose fetch position fell outside the log: record the gap and move on.
-    private func recoverOutOfRangePartitions() throws {
-        let stalled = partitions.indices.filter { partitions[$0]?.outOfRange == true }.map { Int32($0) }
-        guard !stalled.isEmpty else { return }
-        let starts = try claim(stalled)
-        guard let starts else { return }
-        for start in starts {
-            if let lost = start.lostRange { logGap(partition: start.partition, lost) }
-            partitions[Int(start.partition)] = PartitionState(
-                committedNext: start.nextOffset, position: start.nextOffset)
-            try source.seek(partition: start.partition, to: start.nextOffset)
-        }
-    }
-
-    private func logGap(partition: Int32, _ lost: ClosedRange<Int64>) {
-        summary.gaps += 1
-        for observer in observers { observer.gapRecorded(partition: partition, lost: lost) }
-        logger.error(
-            "data lost before loading: Kafka deleted these offsets (retention) before the worker read them; recorded in etl.gaps",
-            metadata: [
-                LogKeys.partition: "\(partition)", LogKeys.firstLostOffset: "\(lost.lowerBound)",
-                LogKeys.lastLostOffset: "\(lost.upperBound)",
-            ])
-    }
-
-    /// Every assigned partition is loaded up to where it ended when first assigned.
-    private func isCaughtUp() -> Bool {
-        guard lanes.isEmpty else { return false }
-        var assigned = 0
-        for (index, state) in partitions.enumerated() {
-            guard let state else { continue }
-            assigned += 1
-            guard let target = availableNowTargets[Int32(index)] else { return false }
-            let loaded = max(state.committedNext, state.position == state.committedNext ? (state.endReached ?? 0) : 0)
-            if state.outOfRange || loaded < target { return false }
-        }
-        return assigned > 0
-    }
-
-    // MARK: - Reporting to observers
-
-    private func reportAssignment() {
-        guard !observers.isEmpty else { return }
-        let owned = partitions.indices.filter { partitions[$0] != nil }.map { Int32($0) }
-        for observer in observers { observer.assignmentChanged(owned) }
-    }
-
     /// High watermark (librdkafka's cache, no request) minus the loaded position, per owned partition.
-    private func reportLag() {
+    private func reportLag(_ loaded: [WorkerStateMachine.LoadedPosition]) {
         guard !observers.isEmpty else { return }
         var lags: [PartitionLag] = []
-        for (index, state) in partitions.enumerated() {
-            guard let state, let high = source.cachedHighWatermark(partition: Int32(index)) else { continue }
-            lags.append(PartitionLag(partition: Int32(index), messages: max(0, high - state.committedNext)))
+        for position in loaded {
+            guard let high = source.cachedHighWatermark(partition: position.partition) else { continue }
+            lags.append(PartitionLag(partition: position.partition, messages: max(0, high - position.nextOffset)))
         }
         guard !lags.isEmpty else { return }
         for observer in observers { observer.lagMeasured(lags) }

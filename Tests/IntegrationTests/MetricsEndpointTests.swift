@@ -1,6 +1,7 @@
 import Foundation
 import LibPQ
 import Testing
+import TestSupport
 
 /// The worker binary's /metrics, /healthz and /readyz, read the way a user reads
 /// them: a real Prometheus scraping it, promtool, and plain HTTP GETs.

@@ -6,12 +6,15 @@ import Foundation
 
 /// A blocking HTTP/1.1 GET to a port on 127.0.0.1, what `curl` would do, with no
 /// HTTP library in between: status line and body, as the server sent them.
-struct HTTPGet {
-    var status: Int
-    var body: String
+/// Shared by the test targets that talk to a listener (our /metrics, Prometheus).
+public struct HTTPGet: Sendable {
+    /// `HTTP/1.1 200 OK`, without the CRLF.
+    public var statusLine: String
+    public var status: Int
+    public var body: String
 
     /// nil when nothing listens or the server did not answer within `timeoutSeconds`.
-    static func get(port: Int, _ target: String, timeoutSeconds: Int = 5) -> HTTPGet? {
+    public static func get(port: Int, _ target: String, timeoutSeconds: Int = 5) -> HTTPGet? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -39,14 +42,15 @@ struct HTTPGet {
             response += chunk[0..<count]
         }
         let text = String(decoding: response, as: UTF8.self)
-        guard let headerEnd = text.range(of: "\r\n\r\n"),
+        guard let headerEnd = text.range(of: "\r\n\r\n"), let lineEnd = text.range(of: "\r\n"),
             let status = text.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap({ Int($0) })
         else { return nil }
         let headers = text[..<headerEnd.lowerBound].lowercased()
         // Prometheus's API answers chunked; our listener sends a Content-Length.
         let rawBody = String(text[headerEnd.upperBound...])
         return HTTPGet(
-            status: status, body: headers.contains("transfer-encoding: chunked") ? dechunk(rawBody) : rawBody)
+            statusLine: String(text[..<lineEnd.lowerBound]), status: status,
+            body: headers.contains("transfer-encoding: chunked") ? dechunk(rawBody) : rawBody)
     }
 
     private static func dechunk(_ text: String) -> String {
@@ -60,23 +64,4 @@ struct HTTPGet {
         }
         return result
     }
-}
-
-/// A TCP port on 127.0.0.1 that nothing listens on right now (the system's choice).
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw TestSetupError("socket() failed: \(errno)") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-        }
-    }
-    guard bound else { throw TestSetupError("cannot bind a free port: errno \(errno)") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
