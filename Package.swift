@@ -34,6 +34,10 @@ let package = Package(
         // The event simulator behind `pipeline produce`: pure Swift, no dependencies.
         .target(name: "EventGenerator"),
 
+        // HyperLogLog sketches byte-identical to postgresql-hll's (hll_add_agg(…, 14, 5, -1, 1)), built in the
+        // worker and merged in SQL with hll_union: pure Swift, no dependencies.
+        .target(name: "Sketches"),
+
         // Batching, COPY encoding and the exactly-once loop, against EventSource/EventSink.
         .target(
             name: "PipelineCore",
@@ -82,6 +86,7 @@ let package = Package(
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "EventContract"]),
         .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore", "EventContract", "EventGenerator"]),
         .testTarget(name: "RdKafkaTests", dependencies: ["RdKafka"]),
+        .testTarget(name: "SketchesTests", dependencies: ["Sketches"]),
         .testTarget(
             name: "PipelineTelemetryTests",
             dependencies: [
@@ -90,6 +95,8 @@ let package = Package(
             ]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["PipelineIO", "PipelineCore", "RdKafka", "LibPQ", "EventContract", "EventGenerator"]),
+            dependencies: [
+                "PipelineIO", "PipelineCore", "RdKafka", "LibPQ", "EventContract", "EventGenerator", "Sketches",
+            ]),
     ]
 )
