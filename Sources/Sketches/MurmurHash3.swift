@@ -32,19 +32,33 @@ public enum MurmurHash3 {
             offset &+= 16
         }
 
-        // Tail: the last 0–15 bytes, little-endian, bytes 8… into k2 and bytes 0–7 into k1.
+        // Tail: the last 0–15 bytes as little-endian words, bytes 0–7 into k1 and 8–14 into k2, each
+        // mixed only when it holds a byte (the reference's fall-through switch). Read with whole-word
+        // loads that end at the last byte, shifted down, instead of a byte loop whose length varies
+        // with every id (its mispredicted branches cost more than the hash): never a read past `count`.
         let tail = count &- offset
-        if tail > 8 {
-            var k2: UInt64 = 0
-            for i in stride(from: tail &- 1, through: 8, by: -1) {
-                k2 = (k2 << 8) | UInt64(bytes[offset &+ i])
-            }
-            h2 ^= mixK2(k2)
-        }
-        if tail > 0 {
-            var k1: UInt64 = 0
-            for i in stride(from: min(tail, 8) &- 1, through: 0, by: -1) {
-                k1 = (k1 << 8) | UInt64(bytes[offset &+ i])
+        if tail > 0, let base = bytes.baseAddress {
+            let k1: UInt64
+            if count >= 8 {
+                let last = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self))
+                if tail > 8 {
+                    k1 = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                    h2 ^= mixK2(last &>> UInt64((16 &- tail) &* 8))
+                } else {
+                    k1 = last &>> UInt64((8 &- tail) &* 8)
+                }
+            } else if count >= 4 {
+                // Two 4-byte loads that overlap: the shared bytes are the same in both.
+                let low = UInt32(littleEndian: base.loadUnaligned(as: UInt32.self))
+                let high = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self))
+                k1 = UInt64(low) | UInt64(high) &<< UInt64((count &- 4) &* 8)
+            } else {
+                // 1–3 bytes: the first, middle and last byte cover them all.
+                let middle = count &>> 1
+                k1 =
+                    UInt64(base.load(as: UInt8.self))
+                    | UInt64(base.load(fromByteOffset: middle, as: UInt8.self)) &<< UInt64(middle &* 8)
+                    | UInt64(base.load(fromByteOffset: count &- 1, as: UInt8.self)) &<< UInt64((count &- 1) &* 8)
             }
             h1 ^= mixK1(k1)
         }
