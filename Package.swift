@@ -34,6 +34,10 @@ let package = Package(
         // The event simulator behind `pipeline produce`: pure Swift, no dependencies.
         .target(name: "EventGenerator"),
 
+        // HyperLogLog sketches byte-identical to postgresql-hll's (hll_add_agg(…, 14, 5, -1, 1)), built in the
+        // worker and merged in SQL with hll_union: pure Swift, no dependencies.
+        .target(name: "Sketches"),
+
         // Batching, COPY encoding and the exactly-once loop, against EventSource/EventSink.
         .target(
             name: "PipelineCore",
@@ -93,6 +97,7 @@ let package = Package(
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "EventContract"]),
         .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore", "EventContract", "EventGenerator"]),
         .testTarget(name: "RdKafkaTests", dependencies: ["RdKafka"]),
+        .testTarget(name: "SketchesTests", dependencies: ["Sketches"]),
         .testTarget(
             name: "PipelineTelemetryTests",
             dependencies: [
@@ -102,7 +107,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "PipelineIO", "PipelineCore", "RdKafka", "LibPQ", "EventContract", "EventGenerator", "TestSupport",
+                "PipelineIO", "PipelineCore", "RdKafka", "LibPQ", "EventContract", "EventGenerator", "Sketches",
+                "TestSupport",
             ],
             // The released 0001-0018 files, for the baseline upgrade test, read by path.
             exclude: ["Fixtures"]),
