@@ -27,7 +27,26 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         public static let untranslatableCharacter = SQLState("22P05")
 
         /// Class 08: connection exceptions.
-        public var isConnectionException: Bool { rawValue.hasPrefix("08") }
+        public var isConnectionException: Bool { sqlClass == .connectionException }
+
+        /// The first two characters: what kind of error, whatever the exact condition.
+        public var sqlClass: Class { Class(String(rawValue.prefix(2))) }
+
+        /// A SQLSTATE class (PostgreSQL's Appendix A). Static lets, like the states.
+        public struct Class: Hashable, Sendable, CustomStringConvertible {
+            public let rawValue: String
+            public init(_ rawValue: String) { self.rawValue = rawValue }
+            public var description: String { rawValue }
+
+            public static let connectionException = Class("08")
+            public static let dataException = Class("22")
+            public static let integrityConstraintViolation = Class("23")
+            public static let invalidAuthorizationSpecification = Class("28")
+            public static let invalidCatalogName = Class("3D")
+            public static let invalidSchemaName = Class("3F")
+            public static let syntaxErrorOrAccessRuleViolation = Class("42")
+            public static let programLimitExceeded = Class("54")
+        }
     }
 
     public var sqlState: SQLState?

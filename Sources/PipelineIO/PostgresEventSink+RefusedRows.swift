@@ -74,6 +74,9 @@ extension PostgresError {
     /// program limit): retrying the same rows cannot help, isolating them can.
     var isRefusalOfData: Bool {
         guard !connectionLost, let sqlState else { return false }
-        return ["22", "23", "54"].contains(String(sqlState.rawValue.prefix(2)))
+        let refusedRowClasses: Set<PostgresError.SQLState.Class> = [
+            .dataException, .integrityConstraintViolation, .programLimitExceeded,
+        ]
+        return refusedRowClasses.contains(sqlState.sqlClass)
     }
 }

@@ -263,7 +263,10 @@ extension PostgresError: RetryClassifiable {
     public var isWorthRetrying: Bool {
         if isTransient { return true }
         guard let sqlState else { return true }
-        let permanentClasses = ["42", "28", "3D", "3F"]  // undefined objects, auth, no database, no schema
-        return !permanentClasses.contains(String(sqlState.rawValue.prefix(2)))
+        let permanentClasses: Set<SQLState.Class> = [
+            .syntaxErrorOrAccessRuleViolation, .invalidAuthorizationSpecification, .invalidCatalogName,
+            .invalidSchemaName,
+        ]
+        return !permanentClasses.contains(sqlState.sqlClass)
     }
 }
