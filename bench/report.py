@@ -96,8 +96,8 @@ def main():
         copy = median([r.get("copy_s") for r in ours])
         print(f"Ours on {dataset}, split: last batch committed after {fmt(loaded, 2)} s (median; "
               f"{fmt(events / loaded if loaded else None, 0)} events/s loaded); COPY+commit summed over its batches "
-              f"{fmt(copy, 2)} s (the lanes' batches overlap); after the last commit, the final aggregate "
-              f"refresh ({fmt(median([r.get('final_refresh_ms') for r in ours]), 0)} ms as logged) and exit.")
+              f"{fmt(copy, 2)} s (the lanes' batches overlap); then the refreshes still to run (the last that "
+              f"did work took {fmt(median([r.get('last_refresh_ms') for r in ours]), 0)} ms as logged) and exit.")
         group = runs.get(("ours_group", dataset), [])
         if group:
             join = median([r.get("first_batch_s") for r in group])
@@ -158,14 +158,14 @@ def main():
         notes=[per_round("ours", "peer", d) for d in names])
     row("ours / Spark SS (Kafka)", [ratio("ours", "spark_kafka", d) for d in names], "≥ 10×", lambda v: v >= 10)
     row("ours / Spark SS (file source, no Kafka)", [ratio("ours", "spark_file", d) for d in names], "(bound)", None)
-    row("final refresh after the --available-now load (the last one the worker logged)",
-        [median([r.get("final_refresh_ms") for r in runs.get(("ours", d), [])]) for d in names],
-        "≤ 1 000 ms", lambda v: v <= 1000, 0, " ms")
     tails = []
     for d in names:
         rs = [r for r in runs.get(("ours", d), []) if r.get("loaded_s") is not None]
         tails.append(median([r["wall_s"] - r["loaded_s"] for r in rs]) * 1000 if rs else None)
-    row("last commit → worker exit (any refresh still running, the final one, shutdown)", tails,
+    row("final refresh after the --available-now load: last commit → worker exit (the refreshes still to run, "
+        "shutdown)", tails, "≤ 1 000 ms", lambda v: v <= 1000, 0, " ms")
+    row("the last refresh that did work, as the worker logged it",
+        [median([r.get("last_refresh_ms") for r in runs.get(("ours", d), [])]) for d in names],
         "(for reference)", None, 0, " ms")
     row("PostgreSQL CPU per event, ours / raw-move limit",
         [db[("ours", d)] / db[("raw", d)] if db.get(("ours", d)) is not None and db.get(("raw", d)) else None

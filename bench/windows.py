@@ -275,6 +275,8 @@ def bucket_keys(keys, table):
 
 
 def readable(key):
+    if key is None:
+        return "None"
     out = []
     for k in key:
         if isinstance(k, int) and k > 10**14:
@@ -300,7 +302,7 @@ def compare(name, columns, want, got, tolerances, worst):
     for key in sorted(set(want) | set(got), key=repr):
         w, g = want.get(key), got.get(key)
         if w is None or g is None:
-            problems.append(f"{name} {readable(key)}: expected {w}, got {g}")
+            problems.append(f"{name} {readable(key)}: expected {readable(w)}, got {readable(g)}")
             continue
         bad = False
         for column, tol, a, b in zip(columns, allowed, w, g):
@@ -311,7 +313,7 @@ def compare(name, columns, want, got, tolerances, worst):
             else:
                 bad |= a != b
         if bad:
-            problems.append(f"{name} {readable(key)}: expected {w}, got {g}")
+            problems.append(f"{name} {readable(key)}: expected {readable(w)}, got {readable(g)}")
     return problems
 
 
