@@ -222,7 +222,8 @@ def main():
 
     if latency:
         i, v = latency["ingest_ms"], latency["visible_ms"]
-        print(f"Latency ({latency['events']:,} events loaded of {latency.get('produced', '?')} produced, "
+        produced = latency.get("produced")
+        print(f"Latency ({latency['events']:,} events loaded of {fmt(produced, 0)} produced, "
               f"{latency['batches']} batches): ingest (commit − Kafka timestamp) "
               f"p50 {i['p50']} ms, p95 {i['p95']} ms, p99 {i['p99']} ms; visible in analytics.events_per_minute "
               f"p50 {v['p50']} ms, p95 {v['p95']} ms, p99 {v['p99']} ms ({latency['visible_unseen']} events not yet "
