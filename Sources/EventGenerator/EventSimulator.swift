@@ -4,7 +4,9 @@
 ///
 /// Events are written straight into the caller's byte buffers (key = `user_id`), no `String` or
 /// Foundation object per event. The bytes depend only on the configuration and the clock readings
-/// passed to `next`: the same seed and the same clock give the same messages.
+/// passed to `next`: the same seed and the same clock give the same messages (with an
+/// `eventTimeSpan`, only the first reading counts). Options that are off draw no random numbers,
+/// so they never change the messages of a configuration without them.
 public struct EventSimulator: Sendable {
     public enum Kind: Sendable, Equatable {
         case pageView, click, log, transaction
@@ -50,9 +52,15 @@ public struct EventSimulator: Sendable {
     private var burstLeft = 0
     /// The user of the event just written: its message key.
     private var writtenUser = 0
+    /// With `userDraw == .event`, the user drawn for the event being written (else -1).
+    private var eventUser = -1
+    /// The simulated clock (`eventTimeSpan`): its origin, set by the first `next`, and the messages made.
+    private var clockOrigin: Int64?
+    private var clockTicks: Int64 = 0
 
     public init(configuration: GeneratorConfiguration) {
-        precondition(configuration.users > 0 && configuration.concurrentSessions > 0)
+        precondition(configuration.users > 0 && configuration.concurrentSessions > 0 && configuration.sessionIDs >= 0)
+        precondition(configuration.eventTimeSpan.map { $0.micros >= 0 && $0.messages > 0 } ?? true)
         self.configuration = configuration
         self.random = SplitMix64(seed: configuration.seed)
         sessions.reserveCapacity(configuration.concurrentSessions)
@@ -60,8 +68,9 @@ public struct EventSimulator: Sendable {
     }
 
     /// Writes the next message into `key` and `value` (both cleared first) with event times taken
-    /// from `nowMicros` (UTC µs since the epoch).
-    public mutating func next(nowMicros: Int64, key: inout [UInt8], value: inout [UInt8]) -> Message {
+    /// from `nowMicros` (UTC µs since the epoch), or from the simulated clock of `eventTimeSpan`.
+    public mutating func next(nowMicros reading: Int64, key: inout [UInt8], value: inout [UInt8]) -> Message {
+        let nowMicros = simulatedTime(reading)
         key.removeAll(keepingCapacity: true)
         value.removeAll(keepingCapacity: true)
         if configuration.malformedRatio > 0 && random.chance(configuration.malformedRatio) {
@@ -76,6 +85,7 @@ public struct EventSimulator: Sendable {
             eventTime -= Int64(lag.lowerBound + random.below(lag.count)) * 1_000_000 + Int64(random.below(1000)) * 1000
         }
         let slot = random.below(sessions.count)
+        if configuration.userDraw == .event { eventUser = random.below(configuration.users) }
         let kind: Kind
         if random.chance(configuration.logShare) {
             writeLog(session: sessions[slot], time: eventTime, into: &value)
@@ -235,7 +245,7 @@ public struct EventSimulator: Sendable {
             session = makeSession()
             return step(slot, replacing: &session, time: time, into: &value)
         case .paying:
-            let country = countryIndex(session.user)
+            let country = countryIndex(user(of: session))
             writeCommon(session, type: "transaction", time: time, page: "/checkout", into: &value)
             value.append(#","amount":"#)
             // JPY has no minor unit: whole amounts, still a JSON number.
@@ -285,13 +295,13 @@ public struct EventSimulator: Sendable {
         }
         value.append(#"{"event_id":""#)
         value.appendUUID(random.next(), random.next())
-        writtenUser = session.user
+        writtenUser = user(of: session)
         value.append(#"","event_type":"log","event_time":""#)
         timestamps.append(micros: time, to: &value)
         value.append(#"","user_id":""#)
-        appendUserID(session.user, to: &value)
+        appendUserID(writtenUser, to: &value)
         value.append(#"","session_id":"s-"#)
-        value.appendHex(session.id, digits: 16)
+        appendSessionID(of: session, to: &value)
         value.append(#"","service":""#)
         value.append(Catalog.services[service])
         value.append(#"","level":""#)
@@ -314,19 +324,19 @@ public struct EventSimulator: Sendable {
         value.appendUUID(random.next(), random.next())
         value.append(#"","event_type":""#)
         value.append(type)
-        writtenUser = session.user
+        writtenUser = user(of: session)
         value.append(#"","event_time":""#)
         timestamps.append(micros: time, to: &value)
         value.append(#"","user_id":""#)
-        appendUserID(session.user, to: &value)
+        appendUserID(writtenUser, to: &value)
         value.append(#"","session_id":"s-"#)
-        value.appendHex(session.id, digits: 16)
+        appendSessionID(of: session, to: &value)
         value.append(#"","page":""#)
         value.append(page)
         value.append(#"","device":""#)
-        value.append(Catalog.devices[deviceIndex(session.user)])
+        value.append(Catalog.devices[deviceIndex(writtenUser)])
         value.append(#"","country":""#)
-        value.append(Catalog.countries[countryIndex(session.user)])
+        value.append(Catalog.countries[countryIndex(writtenUser)])
         value.append(UInt8(ascii: "\""))
     }
 
@@ -363,7 +373,39 @@ public struct EventSimulator: Sendable {
 
     private func appendUserID(_ user: Int, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "u"))
-        output.appendPadded(user, width: 6)
+        // Six digits up to u999999 (the ids of every earlier data set), one more per power of ten after.
+        var width = 6
+        var limit = 1_000_000
+        while width < 18 && user >= limit {
+            width += 1
+            limit *= 10
+        }
+        output.appendPadded(user, width: width)
+    }
+
+    /// The event's user: its session's, or the one drawn for this event (`userDraw == .event`).
+    private func user(of session: Session) -> Int {
+        eventUser >= 0 ? eventUser : session.user
+    }
+
+    /// 16 hex digits: the session's own id, or one drawn from the pool of `sessionIDs`. `mix` is a
+    /// bijection, so a pool of N gives exactly N distinct ids, scattered like random ones.
+    private mutating func appendSessionID(of session: Session, to output: inout [UInt8]) {
+        let pool = configuration.sessionIDs
+        let id = pool > 0 ? mix(UInt64(random.below(pool)) ^ 0x5E55_1D00_0000_0000) : session.id
+        output.appendHex(id, digits: 16)
+    }
+
+    /// The clock reading itself, or the simulated clock's time for the next message (`eventTimeSpan`).
+    private mutating func simulatedTime(_ reading: Int64) -> Int64 {
+        guard let span = configuration.eventTimeSpan else { return reading }
+        let origin = clockOrigin ?? (reading - span.micros)
+        clockOrigin = origin
+        let steps = Int64(max(1, span.messages - 1))
+        // Whole steps plus the remainder's share: exact, and no overflow for any realistic span.
+        let time = origin + clockTicks * (span.micros / steps) + clockTicks * (span.micros % steps) / steps
+        clockTicks += 1
+        return time
     }
 
     private mutating func drawMalformation() -> Malformation {

@@ -43,11 +43,22 @@ public struct GeneratorConfiguration: Sendable {
     public var maxMessageBytes: Int
     /// The contract's maximum nesting: `tooDeep` messages nest one level more.
     public var maxDepth: Int
+    /// Where an event's `session_id` comes from: 0 gives each simulated session an id of its own
+    /// (one user per session id); N > 0 draws every event's id from a pool of N, independently of
+    /// its user, as when several devices, tabs and apps mint their own.
+    public var sessionIDs: Int
+    /// Whether an event's user is its session's or drawn afresh for every event (then the users
+    /// seen grow with the events, not with the sessions: high cardinality).
+    public var userDraw: UserDraw
+    /// A simulated clock: event times spread evenly over a span instead of following the clock
+    /// readings passed to `EventSimulator.next` (nil: they follow them).
+    public var eventTimeSpan: EventTimeSpan?
 
     public init(
         seed: UInt64 = 1, users: Int = 5_000, concurrentSessions: Int = 500, funnel: FunnelRates = FunnelRates(),
         logShare: Double = 0.15, malformedRatio: Double = 0, lateRatio: Double = 0,
-        lateLagSeconds: ClosedRange<Int> = 60...900, maxMessageBytes: Int = 1_048_576, maxDepth: Int = 64
+        lateLagSeconds: ClosedRange<Int> = 60...900, maxMessageBytes: Int = 1_048_576, maxDepth: Int = 64,
+        sessionIDs: Int = 0, userDraw: UserDraw = .session, eventTimeSpan: EventTimeSpan? = nil
     ) {
         self.seed = seed
         self.users = users
@@ -59,5 +70,30 @@ public struct GeneratorConfiguration: Sendable {
         self.lateLagSeconds = lateLagSeconds
         self.maxMessageBytes = maxMessageBytes
         self.maxDepth = maxDepth
+        self.sessionIDs = sessionIDs
+        self.userDraw = userDraw
+        self.eventTimeSpan = eventTimeSpan
+    }
+}
+
+/// Whose user an event carries.
+public enum UserDraw: String, Sendable, Equatable, CaseIterable {
+    /// The session's: a session's events share one user (the default).
+    case session
+    /// Drawn for every event, uniformly from all users.
+    case event
+}
+
+/// Event times for a data set produced faster than real time: message `i` of `messages` gets
+/// `origin + i × micros / (messages − 1)`, where `origin` is the first clock reading minus
+/// `micros`, so the last message is stamped with that first reading and the set spans `micros`.
+/// Late events lag this simulated clock. Messages past `messages` keep its pace.
+public struct EventTimeSpan: Sendable, Equatable {
+    public var micros: Int64
+    public var messages: Int
+
+    public init(micros: Int64, messages: Int) {
+        self.micros = micros
+        self.messages = messages
     }
 }
