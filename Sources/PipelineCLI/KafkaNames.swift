@@ -21,18 +21,7 @@ enum KafkaNames {
             } else if name == "." || name == ".." { "is '\(name)', which Kafka reserves" } else { nil }
         guard let problem else { return name }
         throw ValidationError(
-            "invalid \(kind) name \(shown(name)) (from \(source)): it \(problem). Use 1 to \(maxLength) characters from a-z, A-Z, 0-9, '.', '_' and '-'."
+            "invalid \(kind) name \(SettingText.shown(name)) (from \(source)): it \(problem). Use 1 to \(maxLength) characters from a-z, A-Z, 0-9, '.', '_' and '-'."
         )
-    }
-
-    /// At most 60 characters, control and non-ASCII characters escaped: safe to print.
-    static func shown(_ name: String) -> String {
-        var text = ""
-        for scalar in name.unicodeScalars.prefix(60) {
-            text +=
-                scalar.isASCII && scalar.value >= 0x20 && scalar.value < 0x7F
-                ? String(scalar) : scalar.escaped(asASCII: true)
-        }
-        return "'" + text + (name.unicodeScalars.count > 60 ? "…'" : "'")
     }
 }

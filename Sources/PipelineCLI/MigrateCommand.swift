@@ -19,6 +19,7 @@ struct MigrateCommand: ParsableCommand {
     var status = false
 
     func run() throws {
+        _ = try Settings.migrations.resolveOptional(migrations)
         let source: MigrationSource = migrations.map { .directory($0) } ?? .embedded
         let connection = try PQConnection(database.url())
         let migrator = try Migrator(connection: connection, migrations: source.load())

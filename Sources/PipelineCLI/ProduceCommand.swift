@@ -23,107 +23,85 @@ struct ProduceCommand: ParsableCommand {
     @OptionGroup var kafka: KafkaOptions
 
     @Option(
-        help: ArgumentHelp(
-            "Events per second, steady (token bucket); 0 = as fast as possible (env: PIPELINE_PRODUCE_RATE; default 1000).",
-            valueName: "EVENTS_PER_SECOND"))
-    var rate: Double?
+        help: Settings.rate.help(
+            "Events per second, steady (token bucket); 0 = as fast as possible", valueName: "EVENTS_PER_SECOND"))
+    var rate: String?
 
-    @Option(help: ArgumentHelp("Stop after this many messages.", valueName: "N"))
-    var count: Int?
+    @Option(help: Settings.count.help("Stop after this many messages", valueName: "N"))
+    var count: String?
 
-    @Option(help: ArgumentHelp("Stop after this long (`30s`, `5m`).", valueName: "DURATION"))
-    var duration: DurationArgument?
+    @Option(help: Settings.produceDuration.help("Stop after this long (`30s`, `5m`)", valueName: "DURATION"))
+    var duration: String?
 
-    @Option(
-        help: ArgumentHelp("Same seed, same events (env: PIPELINE_PRODUCE_SEED; default 1).", valueName: "SEED"))
-    var seed: UInt64?
+    @Option(help: Settings.seed.help("Same seed, same events", valueName: "SEED"))
+    var seed: String?
 
-    @Option(
-        help: ArgumentHelp(
-            "Share of messages that break the contract, 0...1 (env: PIPELINE_PRODUCE_MALFORMED_RATIO; default 0).",
-            valueName: "R"))
-    var malformedRatio: Double?
+    @Option(help: Settings.malformedRatio.help("Share of messages that break the contract", valueName: "R"))
+    var malformedRatio: String?
+
+    @Option(help: Settings.lateRatio.help("Share of events whose event_time lags by minutes", valueName: "R"))
+    var lateRatio: String?
 
     @Option(
-        help: ArgumentHelp(
-            "Share of events whose event_time lags by minutes, 0...1 (env: PIPELINE_PRODUCE_LATE_RATIO; default 0).",
-            valueName: "R"))
-    var lateRatio: Double?
+        help: Settings.duplicateRatio.help(
+            "Share of messages that resend a recent event, same bytes, a quarter under another key", valueName: "R"))
+    var duplicateRatio: String?
 
     @Option(
-        help: ArgumentHelp(
-            "Share of messages that resend a recent event, same bytes, a quarter under another key (env: PIPELINE_PRODUCE_DUPLICATE_RATIO; default 0).",
-            valueName: "R"))
-    var duplicateRatio: Double?
+        help: Settings.conflictRatio.help(
+            "Share of events that reuse a recent event's event_id for new content", valueName: "R"))
+    var conflictRatio: String?
 
     @Option(
-        help: ArgumentHelp(
-            "Share of events that reuse a recent event's event_id for new content (env: PIPELINE_PRODUCE_CONFLICT_RATIO; default 0).",
-            valueName: "R"))
-    var conflictRatio: Double?
-
-    @Option(
-        help: ArgumentHelp(
-            "Funnel rates, any of page_views=4,click=0.6,add_to_cart=0.3,checkout=0.45,purchase=0.8,logs=0.15 (the defaults).",
+        help: Settings.funnel.help(
+            "Funnel rates, any of page_views=4,click=0.6,add_to_cart=0.3,checkout=0.45,purchase=0.8,logs=0.15 (the defaults)",
             valueName: "KEY=VALUE,..."))
     var funnel: String?
 
-    @Option(help: ArgumentHelp("Distinct simulated users (default 5000).", valueName: "N"))
-    var users: Int?
+    @Option(help: Settings.users.help("Distinct simulated users", valueName: "N"))
+    var users: String?
 
     @Option(
-        help: ArgumentHelp(
-            "The contract's size limit: too_large messages are one byte over it (default 1MiB).", valueName: "SIZE"))
-    var maxMessageBytes: ByteSize?
+        help: Settings.produceMaxMessageBytes.help(
+            "The contract's size limit: too_large messages are one byte over it", valueName: "SIZE"))
+    var maxMessageBytes: String?
 
-    @Option(help: ArgumentHelp("Print a progress line this often (default 5s).", valueName: "DURATION"))
-    var progressInterval: DurationArgument?
-
-    func validate() throws {
-        if let count, count < 0 { throw ValidationError("--count must not be negative") }
-        for (name, ratio) in [
-            ("--malformed-ratio", malformedRatio), ("--late-ratio", lateRatio), ("--duplicate-ratio", duplicateRatio),
-            ("--conflict-ratio", conflictRatio),
-        ] {
-            if let ratio, !(0...1).contains(ratio) { throw ValidationError("\(name) must lie in 0...1") }
-        }
-        if let rate, !(rate >= 0 && rate.isFinite) { throw ValidationError("--rate must be 0 or positive") }
-        if let users, users <= 0 { throw ValidationError("--users must be positive") }
-    }
+    @Option(help: Settings.progressInterval.help("Print a progress line this often", valueName: "DURATION"))
+    var progressInterval: String?
 
     func run() throws {
-        let maxMessageBytes = self.maxMessageBytes ?? ByteSize(bytes: 1 << 20)
-        let progressInterval = self.progressInterval ?? DurationArgument(milliseconds: 5_000)
-        let rate = try Environment.resolve(self.rate, "PIPELINE_PRODUCE_RATE", default: 1_000)
+        // Everything is resolved and checked before anything connects.
+        let count = try Settings.count.resolveOptional(self.count)
+        let durationMs = try Settings.produceDuration.resolveOptional(duration)
+        let maxMessageBytes = try Settings.produceMaxMessageBytes.resolve(self.maxMessageBytes)
+        let progressIntervalMs = try Settings.progressInterval.resolve(progressInterval)
+        let rate = try Settings.rate.resolve(self.rate)
         var generatorConfiguration = GeneratorConfiguration(
-            seed: try Environment.resolve(seed, "PIPELINE_PRODUCE_SEED", default: 1), users: users ?? 5_000,
-            malformedRatio: try Environment.resolve(malformedRatio, "PIPELINE_PRODUCE_MALFORMED_RATIO", default: 0),
-            lateRatio: try Environment.resolve(lateRatio, "PIPELINE_PRODUCE_LATE_RATIO", default: 0))
-        generatorConfiguration.maxMessageBytes = maxMessageBytes.bytes
-        if let funnel { try Self.applyFunnel(funnel, to: &generatorConfiguration) }
-        guard (0...1).contains(generatorConfiguration.malformedRatio),
-            (0...1).contains(generatorConfiguration.lateRatio)
-        else { throw ValidationError("the malformed and late ratios must lie in 0...1") }
-        let duplicateRatio = try Environment.resolve(duplicateRatio, "PIPELINE_PRODUCE_DUPLICATE_RATIO", default: 0)
-        let conflictRatio = try Environment.resolve(conflictRatio, "PIPELINE_PRODUCE_CONFLICT_RATIO", default: 0)
-        guard (0...1).contains(duplicateRatio), (0...1).contains(conflictRatio) else {
-            throw ValidationError("the duplicate and conflict ratios must lie in 0...1")
+            seed: try Settings.seed.resolve(seed), users: try Settings.users.resolve(users),
+            malformedRatio: try Settings.malformedRatio.resolve(malformedRatio),
+            lateRatio: try Settings.lateRatio.resolve(lateRatio))
+        generatorConfiguration.maxMessageBytes = maxMessageBytes
+        if let funnel = try Settings.funnel.resolveOptional(funnel) {
+            try Self.applyFunnel(funnel, to: &generatorConfiguration)
         }
         let resender = Resender(
-            duplicateRatio: duplicateRatio, conflictRatio: conflictRatio, seed: generatorConfiguration.seed)
+            duplicateRatio: try Settings.duplicateRatio.resolve(duplicateRatio),
+            conflictRatio: try Settings.conflictRatio.resolve(conflictRatio), seed: generatorConfiguration.seed)
         let topic = try kafka.topic()
+        let brokers = try kafka.brokers()
+        let properties = try kafka.properties()
 
         var config = RDKafkaConfig([
-            "bootstrap.servers": try kafka.brokers(),
+            "bootstrap.servers": brokers,
             "client.id": "pipeline-produce",
             // Batches of thousands: the mock broker, like a real one, pays per request, not per message.
             "linger.ms": "20",
             "batch.num.messages": "10000",
             "queue.buffering.max.messages": "500000",
             // too_large messages must reach the topic to be rejected by the worker, not by this client.
-            "message.max.bytes": String(max(1_000_000, maxMessageBytes.bytes + 65_536)),
+            "message.max.bytes": String(max(1_000_000, maxMessageBytes + 65_536)),
         ])
-        for (key, value) in try kafka.properties() { config[key] = value }
+        for (key, value) in properties { config[key] = value }
         let producer = try RDKafkaProducer(config: config)
 
         let stopSignal = StopSignal()
@@ -134,13 +112,13 @@ struct ProduceCommand: ParsableCommand {
             producer: producer, topic: topic, simulator: EventSimulator(configuration: generatorConfiguration),
             resender: resender,
             limiter: rate > 0 ? TokenBucket(rate: rate) : nil, count: count,
-            durationMs: duration.map { Int64($0.milliseconds) },
-            progressIntervalMs: Int64(progressInterval.milliseconds),
+            durationMs: durationMs.map { Int64($0) },
+            progressIntervalMs: Int64(progressIntervalMs),
             stopSignal: stopSignal)
         Self.say(
             "producing to \(topic) at \(rate > 0 ? "\(Int(rate)) events/s" : "full speed")"
                 + (count.map { ", \($0) messages" } ?? "")
-                + (duration.map { ", for \($0.milliseconds / 1000) s" } ?? "")
+                + (durationMs.map { ", for \($0 / 1000) s" } ?? "")
                 + ", seed \(generatorConfiguration.seed), malformed \(generatorConfiguration.malformedRatio), late \(generatorConfiguration.lateRatio)"
                 + ", duplicates \(resender.duplicateRatio), conflicts \(resender.conflictRatio)"
         )
@@ -157,28 +135,33 @@ struct ProduceCommand: ParsableCommand {
 
     /// `page_views=4,add_to_cart=0.3,...`: rates are probabilities, page_views a mean.
     static func applyFunnel(_ text: String, to configuration: inout GeneratorConfiguration) throws {
-        for pair in text.split(separator: ",") {
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, let value = Double(parts[1]), value >= 0, value.isFinite else {
-                throw ValidationError("--funnel needs KEY=NUMBER pairs, got '\(pair)'")
-            }
+        for pair in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = String(parts[0])
-            if key != "page_views" && value > 1 {
-                throw ValidationError("--funnel \(key) is a probability: 0...1")
+            guard parts.count == 2, funnelKeys.contains(key) else {
+                throw ConfigurationError(
+                    code: .malformed, setting: "--funnel", shownValue: SettingText.shown(String(pair)), detail: nil,
+                    remedy: "KEY=NUMBER pairs with the keys " + funnelKeys.joined(separator: ", "))
             }
+            let rate = Setting<Double>(
+                flag: "--funnel \(key)", variable: nil,
+                parser: key == "page_views"
+                    ? .decimal(0...1000, expected: "a mean number of page views from 0 to 1000")
+                    : .decimal(0...1, expected: "a probability from 0 to 1"),
+                defaultValue: nil, defaultText: nil)
+            let value = try rate.parse(String(parts[1]), from: rate.flag)
             switch key {
             case "page_views": configuration.funnel.meanPageViews = value
             case "click": configuration.funnel.clickPerPageView = value
             case "add_to_cart": configuration.funnel.addToCart = value
             case "checkout": configuration.funnel.checkout = value
             case "purchase": configuration.funnel.purchase = value
-            case "logs": configuration.logShare = value
-            default:
-                throw ValidationError(
-                    "--funnel knows page_views, click, add_to_cart, checkout, purchase and logs, not '\(key)'")
+            default: configuration.logShare = value
             }
         }
     }
+
+    static let funnelKeys = ["page_views", "click", "add_to_cart", "checkout", "purchase", "logs"]
 
     /// Unbuffered: the demo script reads these lines from a file as they come.
     static func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }

@@ -33,6 +33,8 @@ struct RefreshCommand: ParsableCommand {
     }
 
     func run() throws {
+        _ = try Settings.from.resolveOptional(from)
+        _ = try Settings.to.resolveOptional(to)
         let connection = try PQConnection(database.url())
         if rebuild {
             let buckets =

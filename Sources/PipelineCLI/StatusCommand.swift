@@ -23,23 +23,27 @@ struct StatusCommand: ParsableCommand {
     @OptionGroup var kafka: KafkaOptions
 
     @Option(
-        help: ArgumentHelp(
-            "Unhealthy when no batch was committed for this long, or a gap was detected this recently (env: PIPELINE_MAX_IDLE; default: 2m).",
+        help: Settings.maxIdle.help(
+            "Unhealthy when no batch was committed for this long, or a gap was detected this recently",
             valueName: "DURATION"))
-    var maxIdle: DurationArgument?
+    var maxIdle: String?
 
     @Flag(help: "Print one JSON object instead of the table.")
     var json = false
 
     func run() throws {
-        let maxIdle = try Environment.resolve(self.maxIdle, "PIPELINE_MAX_IDLE", default: .init(milliseconds: 120_000))
+        let maxIdleMs = try Settings.maxIdle.resolve(maxIdle)
         let topic = try kafka.topic()
         let url = try database.url()
-        var report = try Self.readDatabase(url: url, topic: topic, maxIdleMs: maxIdle.milliseconds)
+        let properties = try kafka.properties()
         // No --brokers, PIPELINE_BROKERS or .data/kafka.bootstrap: the Kafka columns stay empty.
-        if let brokers = try? kafka.brokers() {
+        // A bad value is an error, though, before anything connects.
+        let brokers: String?
+        do { brokers = try kafka.brokers() } catch is ValidationError { brokers = nil }
+        var report = try Self.readDatabase(url: url, topic: topic, maxIdleMs: maxIdleMs)
+        if let brokers {
             do {
-                try Self.addWatermarks(to: &report, brokers: brokers, properties: try kafka.properties())
+                try Self.addWatermarks(to: &report, brokers: brokers, properties: properties)
             } catch let error as KafkaError {
                 report.kafkaError =
                     "cannot read high watermarks of topic '\(topic)' from \(brokers): \(error). Check --brokers and that the topic exists; lag is not shown."
