@@ -36,6 +36,6 @@ struct ConfigurationError: Error, CustomStringConvertible {
 
     /// One line on stderr.
     func report() {
-        FileHandle.standardError.write(Data(("error: " + description + "\n").utf8))
+        FileHandle.standardError.write(Data(("Error: " + description + "\n").utf8))
     }
 }

@@ -86,13 +86,13 @@ struct WorkerCommand: ParsableCommand {
         configuration.limits.maxMessageBytes = try Settings.maxMessageBytes.resolve(maxMessageBytes)
         let connectionCount = try Settings.connections.resolve(connections)
         let refreshEvery = try Settings.refreshInterval.resolve(refreshInterval)
-        let groupName: String? =
-            noGroup
-            ? nil
-            : try group.map { try KafkaNames.validated($0, kind: "group", source: "--group") }
-                ?? Environment.value("PIPELINE_GROUP").map {
-                    try KafkaNames.validated($0, kind: "group", source: "PIPELINE_GROUP")
-                } ?? "pipeline"
+        // Checked even with --no-group: a bad value is an error wherever it is ignored.
+        let namedGroup =
+            try group.map { try KafkaNames.validated($0, kind: "group", source: "--group") }
+            ?? Environment.value("PIPELINE_GROUP").map {
+                try KafkaNames.validated($0, kind: "group", source: "PIPELINE_GROUP")
+            } ?? "pipeline"
+        let groupName: String? = noGroup ? nil : namedGroup
         let brokers = try kafka.brokers()
         let properties = try kafka.properties()
         let databaseURL = try database.url()
