@@ -82,6 +82,7 @@ let package = Package(
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "EventContract"]),
         .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore", "EventContract", "EventGenerator"]),
         .testTarget(name: "RdKafkaTests", dependencies: ["RdKafka"]),
+        .testTarget(name: "PipelineCLITests", dependencies: ["PipelineCLI"]),
         .testTarget(
             name: "PipelineTelemetryTests",
             dependencies: [
