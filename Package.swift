@@ -42,11 +42,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
-        // EventSource over librdkafka, EventSink and migrations over libpq.
+        // Everything that talks to Kafka or PostgreSQL: the EventSource over librdkafka, the
+        // EventSink and migrations over libpq, the status queries, the refresh, the produce loop.
         .target(
             name: "PipelineIO",
             dependencies: [
-                "PipelineCore", "RdKafka", "LibPQ", "EventContract",
+                "PipelineCore", "RdKafka", "LibPQ", "EventGenerator",
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
@@ -64,12 +65,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
-        // Commands, flags, environment variables, logging bootstrap.
+        // Commands, flags, environment variables, logging bootstrap; no Kafka or PostgreSQL of its own.
         .target(
             name: "PipelineCLI",
             dependencies: [
-                "PipelineIO", "PipelineCore", "PipelineTelemetry", "RdKafka", "LibPQ", "EventContract",
-                "EventGenerator",
+                "PipelineIO", "PipelineCore", "PipelineTelemetry", "EventContract", "EventGenerator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

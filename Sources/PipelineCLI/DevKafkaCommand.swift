@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import PipelineCore
-import RdKafka
+import PipelineIO
 
 /// `pipeline dev-kafka`: librdkafka's mock cluster as a development broker.
 struct DevKafkaCommand: ParsableCommand {
@@ -36,8 +36,7 @@ struct DevKafkaCommand: ParsableCommand {
         let partitions = try Settings.devPartitions.resolve(partitionsFlag)
         let topic = try KafkaNames.validated(topicFlag ?? "events", kind: "topic", source: "--topic")
         let bootstrapFile = try Settings.bootstrapFile.resolve(bootstrapFileFlag)
-        let cluster = try RDKafkaMockCluster(brokers: brokers)
-        try cluster.createTopic(topic, partitions: partitions, replicationFactor: Int32(min(brokers, 3)))
+        let cluster = try DevelopmentKafka(brokers: brokers, topic: topic, partitions: partitions)
         let bootstrap = cluster.bootstrapServers
         let directory = (bootstrapFile as NSString).deletingLastPathComponent
         if !directory.isEmpty {

@@ -57,7 +57,8 @@ enum Settings {
         defaultValue: worker.maxBatchBytes, defaultText: ValueParser<Int>.formatBytes(worker.maxBatchBytes))
     /// More connections than cores buys nothing; 16 bounds the backends one worker holds.
     static let connections = Setting<Int>(
-        flag: "--connections", variable: "PIPELINE_CONNECTIONS", parser: .integer(1...16), defaultValue: 2,
+        flag: "--connections", variable: "PIPELINE_CONNECTIONS",
+        parser: .integer(1...16, expected: "a number of connections, which must be between 1 and 16"), defaultValue: 2,
         defaultText: "2")
     static let startFrom = Setting<StartPosition>(
         flag: "--start-from", variable: "PIPELINE_START_FROM",

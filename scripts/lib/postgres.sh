@@ -43,10 +43,15 @@ pg_start_private_cluster() {
     export PIPELINE_TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$port/postgres"
 }
 
+# Stops the cluster under directory $1 (if any) and removes the directory.
+pg_remove_cluster() {
+    [ -n "$1" ] || return 0
+    pg_as_owner "$(pg_bindir)/pg_ctl" -D "$1/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$1"
+}
+
 pg_stop_private_cluster() {
-    [ -n "${PG_PRIVATE_DIR:-}" ] || return 0
-    pg_as_owner "$(pg_bindir)/pg_ctl" -D "$PG_PRIVATE_DIR/data" -m immediate stop >/dev/null 2>&1 || true
-    rm -rf "$PG_PRIVATE_DIR"
+    pg_remove_cluster "${PG_PRIVATE_DIR:-}"
     PG_PRIVATE_DIR=
 }
 
@@ -88,8 +93,6 @@ pg_start_tls_cluster() {
 }
 
 pg_stop_tls_cluster() {
-    [ -n "${PG_TLS_DIR:-}" ] || return 0
-    pg_as_owner "$(pg_bindir)/pg_ctl" -D "$PG_TLS_DIR/data" -m immediate stop >/dev/null 2>&1 || true
-    rm -rf "$PG_TLS_DIR"
+    pg_remove_cluster "${PG_TLS_DIR:-}"
     PG_TLS_DIR=
 }

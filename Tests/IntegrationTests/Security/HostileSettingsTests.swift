@@ -221,31 +221,13 @@ struct HostileSettingsTests {
     static func runOne(_ binary: String, _ label: String, _ arguments: [String], _ environment: [String: String])
         -> Outcome
     {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch {
+        do {
+            let run = try PipelineBinary.capture(binary, arguments, environment: environment, killAfterSeconds: 20)
+            return Outcome(
+                label: label, status: run.status, signalled: run.signalled, timedOut: run.timedOut, output: run.output)
+        } catch {
             return Outcome(label: label, status: -1, signalled: false, timedOut: false, output: "\(error)")
         }
-        // SIGKILL, not SIGTERM: a worker that got that far would stop gracefully and exit 0.
-        let timedOut = Flag()
-        let pid = process.processIdentifier
-        let timer = DispatchWorkItem {
-            timedOut.set()
-            kill(pid, SIGKILL)
-        }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 20, execute: timer)
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        timer.cancel()
-        return Outcome(
-            label: label, status: process.terminationStatus,
-            signalled: process.terminationReason == .uncaughtSignal && !timedOut.isSet, timedOut: timedOut.isSet,
-            output: String(decoding: data, as: UTF8.self))
     }
 }
 
@@ -263,13 +245,4 @@ private final class OutcomeList: @unchecked Sendable {  // every access under th
             outcomes.map { $0 ?? .init(label: "?", status: -1, signalled: false, timedOut: false, output: "") }
         }
     }
-}
-
-/// Set once by the timeout, read after the process ended.
-private final class Flag: @unchecked Sendable {  // one Bool under a lock
-    private let lock = NSLock()
-    private var value = false
-
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
 }
