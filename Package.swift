@@ -46,11 +46,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
-        // EventSource over librdkafka, EventSink and migrations over libpq.
+        // Everything that talks to Kafka or PostgreSQL: the EventSource over librdkafka, the
+        // EventSink and migrations over libpq, the status queries, the refresh, the produce loop.
         .target(
             name: "PipelineIO",
             dependencies: [
-                "PipelineCore", "RdKafka", "LibPQ", "EventContract",
+                "PipelineCore", "RdKafka", "LibPQ", "EventGenerator",
                 .product(name: "Logging", package: "swift-log"),
             ],
             plugins: ["EmbedMigrations"]),
@@ -74,12 +75,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
-        // Commands, flags, environment variables, logging bootstrap.
+        // Commands, flags, environment variables, logging bootstrap; no Kafka or PostgreSQL of its own.
         .target(
             name: "PipelineCLI",
             dependencies: [
-                "PipelineIO", "PipelineCore", "PipelineTelemetry", "RdKafka", "LibPQ", "EventContract",
-                "EventGenerator",
+                "PipelineIO", "PipelineCore", "PipelineTelemetry", "EventContract", "EventGenerator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -98,6 +98,7 @@ let package = Package(
         .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore", "EventContract", "EventGenerator"]),
         .testTarget(name: "RdKafkaTests", dependencies: ["RdKafka"]),
         .testTarget(name: "SketchesTests", dependencies: ["Sketches"]),
+        .testTarget(name: "PipelineCLITests", dependencies: ["PipelineCLI"]),
         .testTarget(
             name: "PipelineTelemetryTests",
             dependencies: [

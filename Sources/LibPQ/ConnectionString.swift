@@ -1,75 +1,107 @@
-import Foundation
+import CLibPQ
 
-/// Helpers for database URLs that must appear in logs and errors.
-public enum ConnectionString {
-    /// The URL or conninfo with any password replaced by `***`.
-    public static func redacted(_ conninfo: String) -> String {
-        if let schemeEnd = conninfo.range(of: "://") {
-            // postgresql://user:password@host/db → postgresql://user:***@host/db
-            let rest = conninfo[schemeEnd.upperBound...]
-            guard let at = rest.lastIndex(of: "@") else { return redactQuery(conninfo) }
-            let userInfo = rest[..<at]
-            guard let colon = userInfo.firstIndex(of: ":") else { return redactQuery(conninfo) }
-            return redactQuery(String(conninfo[..<colon]) + ":***" + String(conninfo[at...]))
-        }
-        // key=value conninfo: password=secret or password='se cret'
-        var words: [String] = []
-        var skipQuoted = false
-        for word in conninfo.split(separator: " ", omittingEmptySubsequences: false) {
-            if skipQuoted {
-                if word.hasSuffix("'") { skipQuoted = false }
-                continue
-            }
-            if word.lowercased().hasPrefix("password=") {
-                words.append("password=***")
-                let value = word.dropFirst("password=".count)
-                skipQuoted = value.hasPrefix("'") && (value.count == 1 || !value.hasSuffix("'"))
-            } else {
-                words.append(String(word))
-            }
-        }
-        return words.joined(separator: " ")
+/// A connection string as libpq itself reads it. `PQconninfoParse` parses both
+/// forms (`postgresql://` URIs with percent-encoding, several hosts and query
+/// parameters; key/value strings with quotes, backslash escapes and spaces around
+/// `=`), so what is redacted is exactly what `PQconnectdb` would use: nothing
+/// here parses a connection string by hand.
+public struct ConnectionString: Sendable, CustomStringConvertible {
+    public struct Option: Sendable, Equatable {
+        public let keyword: String
+        public let value: String
+        /// libpq marks password fields (`password`, `sslpassword`) with dispchar `*`: never shown.
+        public let isSecret: Bool
     }
 
-    /// ?password=... in a URI's query string.
-    private static func redactQuery(_ uri: String) -> String {
-        guard let question = uri.firstIndex(of: "?") else { return uri }
-        let query = uri[uri.index(after: question)...].split(separator: "&").map { pair in
-            pair.lowercased().hasPrefix("password=") ? "password=***" : String(pair)
+    /// The options the string sets, in libpq's keyword order.
+    public let options: [Option]
+
+    /// Parses `text`; an unparsable string throws an error that never quotes it.
+    public init(_ text: String) throws {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        guard let parsed = PQconninfoParse(text, &errorMessage) else {
+            let reason = errorMessage.map { String(cString: $0) }
+            if let errorMessage { PQfreemem(errorMessage) }
+            throw PostgresError(
+                message: "the database connection string cannot be parsed: "
+                    + (reason.map(Self.withoutQuotedInput) ?? "libpq ran out of memory"),
+                remedy: Self.syntaxRemedy)
         }
-        return String(uri[...question]) + query.joined(separator: "&")
+        defer { PQconninfoFree(parsed) }
+        options = Self.options(in: parsed).filter { $0.value != nil }.map {
+            Option(keyword: $0.keyword, value: $0.value ?? "", isSecret: $0.isSecret)
+        }
     }
 
-    /// `message` with the conninfo replaced by its redacted form and every
-    /// password in it masked: libpq quotes a URI it cannot parse whole
-    /// (`invalid URI ... "postgresql://user:secret@[::1/db"`), password included.
-    public static func scrubbing(_ message: String, of conninfo: String) -> String {
-        var text = message
-        if !conninfo.isEmpty { text = text.replacing(conninfo, with: redacted(conninfo)) }
-        // Short passwords would mask ordinary words; libpq never prints one on its own anyway.
-        for password in passwords(in: conninfo) where password.count >= 4 {
-            text = text.replacing(password, with: "***")
-        }
-        return text
+    public static let syntaxRemedy =
+        "Give a postgresql://user@host:port/dbname URI or key=value pairs (host=... dbname=...), as libpq documents them"
+
+    /// key=value pairs with every secret as `***`: safe for logs and errors.
+    public var redacted: String {
+        options.map { $0.keyword + "=" + ($0.isSecret ? "***" : Self.quoted($0.value)) }.joined(separator: " ")
     }
 
-    /// The password(s) a URI or conninfo carries, as written.
-    static func passwords(in conninfo: String) -> [String] {
-        var found: [String] = []
-        if let schemeEnd = conninfo.range(of: "://") {
-            let rest = conninfo[schemeEnd.upperBound...]
-            let authority = rest.prefix { $0 != "/" && $0 != "?" }
-            if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
-                found.append(String(authority[authority.index(after: colon)..<at]))
-            }
+    public var description: String { redacted }
+
+    /// The secrets as libpq read them (percent-decoded, unquoted).
+    public var secrets: [String] { options.filter(\.isSecret).map(\.value).filter { !$0.isEmpty } }
+
+    /// The redacted form of `text`, or a placeholder when libpq cannot parse it.
+    public static func redacted(_ text: String) -> String {
+        (try? ConnectionString(text))?.redacted ?? "(unparsable connection string)"
+    }
+
+    /// `message` with each secret masked, for messages worded by libpq, not by us.
+    public func masking(_ message: String) -> String {
+        var masked = message
+        // A secret of a few characters would mask ordinary words; libpq never prints one anyway.
+        for secret in secrets where secret.count >= 4 { masked = masked.replacing(secret, with: "***") }
+        return masked
+    }
+
+    // MARK: - libpq's option array
+
+    private static func options(in array: UnsafeMutablePointer<PQconninfoOption>) -> [(
+        keyword: String, value: String?, isSecret: Bool
+    )] {
+        var found: [(keyword: String, value: String?, isSecret: Bool)] = []
+        var option = array
+        while let keyword = option.pointee.keyword {
+            let isSecret = option.pointee.dispchar.map { String(cString: $0).contains("*") } ?? false
+            found.append((String(cString: keyword), option.pointee.val.map { String(cString: $0) }, isSecret))
+            option += 1
         }
-        for word in conninfo.split(whereSeparator: { $0 == " " || $0 == "&" || $0 == "?" }) {
-            guard word.lowercased().hasPrefix("password=") else { continue }
-            var value = word.dropFirst("password=".count)
-            if value.hasPrefix("'") { value = value.dropFirst() }
-            if value.hasSuffix("'") { value = value.dropLast() }
-            found.append(String(value))
+        return found
+    }
+
+    /// Every keyword libpq knows (from parsing an empty string, which sets none).
+    private static let keywords: Set<String> = {
+        guard let parsed = PQconninfoParse("", nil) else { return [] }
+        defer { PQconninfoFree(parsed) }
+        return Set(options(in: parsed).map(\.keyword))
+    }()
+
+    /// libpq's parse errors quote what they stumbled on: the whole URI
+    /// (`... in URI: "postgresql://user:secret@[::1/db"`), a query parameter or a
+    /// percent-encoded token, any of which may be the password. Quoted text stays
+    /// only when it is a single character or one of libpq's own keywords.
+    static func withoutQuotedInput(_ message: String) -> String {
+        let parts = message.trimmingTrailingWhitespace().split(separator: "\"", omittingEmptySubsequences: false)
+        return parts.enumerated().map { index, part in
+            guard index % 2 == 1 else { return String(part) }  // outside quotes
+            return part.count <= 1 || keywords.contains(String(part)) ? String(part) : "…"
+        }.joined(separator: "\"")
+    }
+
+    /// A value as a key/value string writes it: quoted when empty or holding a space, quote or backslash.
+    private static func quoted(_ value: String) -> String {
+        guard value.isEmpty || value.contains(where: { $0 == " " || $0 == "'" || $0 == "\\" || $0.isWhitespace })
+        else { return value }
+        var text = "'"
+        for character in value {
+            if character == "'" || character == "\\" { text.append("\\") }
+            text.append(character)
         }
-        return found.filter { !$0.isEmpty }
+        return text + "'"
     }
 }

@@ -10,14 +10,16 @@ public final class PQConnection {
 
     /// Connects from a libpq conninfo string or a `postgresql://` URI.
     public init(_ conninfo: String) throws {
+        // Parsed first: libpq's own error for an unparsable string would quote it, password and all.
+        let parsed = try ConnectionString(conninfo)
         guard let conn = PQconnectdb(conninfo) else {
             throw PostgresError(
                 message: "libpq could not allocate a connection", remedy: "The process is out of memory.")
         }
         guard PQstatus(conn) == CONNECTION_OK else {
-            // The message names host, port and the reason; when libpq cannot parse a URI it
-            // quotes it whole, password included, so the message is scrubbed.
-            let reason = ConnectionString.scrubbing(PostgresError.connectionMessage(conn), of: conninfo)
+            // The message names host, port and the reason; scrubbed of the secrets all the same,
+            // since its wording is libpq's, not ours.
+            let reason = parsed.masking(PostgresError.connectionMessage(conn))
             let error = PostgresError(
                 message: "cannot connect to PostgreSQL: \(reason)",
                 remedy: "Check --database (host, port, user, database name) and that the server is running.",

@@ -4,15 +4,14 @@ import ArgumentParser
 struct DatabaseOptions: ParsableArguments {
     @Option(
         name: .customLong("database"),
-        help: ArgumentHelp(
-            "PostgreSQL connection: a postgresql:// URI or a libpq conninfo string (env: PIPELINE_DATABASE_URL).",
-            valueName: "URL"))
+        help: Settings.database.help("PostgreSQL connection", valueName: "URL"))
     var databaseFlag: String?
 
-    /// The flag, else PIPELINE_DATABASE_URL, else an error saying how to give it.
+    /// The flag, else PIPELINE_DATABASE_URL, checked by libpq's parser; else an error saying how to give it.
     func url() throws -> String {
-        if let databaseFlag { return databaseFlag }
-        if let value = Environment.value("PIPELINE_DATABASE_URL") { return value }
-        throw ValidationError("no database given: pass --database URL or set PIPELINE_DATABASE_URL")
+        guard let url = try Settings.database.resolveOptional(databaseFlag) else {
+            throw ValidationError("no database given: pass --database URL or set PIPELINE_DATABASE_URL")
+        }
+        return url
     }
 }

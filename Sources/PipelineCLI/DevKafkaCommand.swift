@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import PipelineCore
-import RdKafka
+import PipelineIO
 
 /// `pipeline dev-kafka`: librdkafka's mock cluster as a development broker.
 struct DevKafkaCommand: ParsableCommand {
@@ -15,21 +15,28 @@ struct DevKafkaCommand: ParsableCommand {
             that falls far behind loses data (recorded in etl.gaps). For development and tests, not production.
             """)
 
-    @Option(help: "Number of brokers.")
-    var brokers = 3
+    @Option(name: .customLong("brokers"), help: Settings.devBrokers.help("Number of brokers", valueName: "N"))
+    var brokersFlag: String?
 
-    @Option(help: "Partitions of the topic.")
-    var partitions: Int32 = 8
+    @Option(
+        name: .customLong("partitions"), help: Settings.devPartitions.help("Partitions of the topic", valueName: "N"))
+    var partitionsFlag: String?
 
-    @Option(help: "The topic to create.")
-    var topic = "events"
+    @Option(name: .customLong("topic"), help: ArgumentHelp("The topic to create (default: events).", valueName: "NAME"))
+    var topicFlag: String?
 
-    @Option(help: ArgumentHelp("Write the bootstrap list here, for the other commands to find.", valueName: "PATH"))
-    var bootstrapFile = KafkaOptions.bootstrapFile
+    @Option(
+        name: .customLong("bootstrap-file"),
+        help: Settings.bootstrapFile.help(
+            "Write the bootstrap list here, for the other commands to find", valueName: "PATH"))
+    var bootstrapFileFlag: String?
 
     func run() throws {
-        let cluster = try RDKafkaMockCluster(brokers: brokers)
-        try cluster.createTopic(topic, partitions: partitions, replicationFactor: Int32(min(brokers, 3)))
+        let brokers = try Settings.devBrokers.resolve(brokersFlag)
+        let partitions = try Settings.devPartitions.resolve(partitionsFlag)
+        let topic = try KafkaNames.validated(topicFlag ?? "events", kind: "topic", source: "--topic")
+        let bootstrapFile = try Settings.bootstrapFile.resolve(bootstrapFileFlag)
+        let cluster = try DevelopmentKafka(brokers: brokers, topic: topic, partitions: partitions)
         let bootstrap = cluster.bootstrapServers
         let directory = (bootstrapFile as NSString).deletingLastPathComponent
         if !directory.isEmpty {

@@ -1,5 +1,3 @@
-import ArgumentParser
-
 /// Topic and group names from flags or the environment, checked before they
 /// reach librdkafka, a log line or a query parameter: Kafka's own rule for
 /// topics (1 to 249 of `a-z A-Z 0-9 . _ -`, not `.` or `..`). Group ids may be
@@ -7,7 +5,7 @@ import ArgumentParser
 enum KafkaNames {
     static let maxLength = 249
 
-    /// The name unchanged, or a ValidationError (exit 64) saying what is wrong and where it came from.
+    /// The name unchanged, or a ConfigurationError (exit 64) saying what is wrong and where it came from.
     static func validated(_ name: String, kind: String, source: String) throws -> String {
         let legal = name.utf8.allSatisfy { byte in
             (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
@@ -20,19 +18,9 @@ enum KafkaNames {
                 "has characters Kafka does not allow"
             } else if name == "." || name == ".." { "is '\(name)', which Kafka reserves" } else { nil }
         guard let problem else { return name }
-        throw ValidationError(
-            "invalid \(kind) name \(shown(name)) (from \(source)): it \(problem). Use 1 to \(maxLength) characters from a-z, A-Z, 0-9, '.', '_' and '-'."
-        )
-    }
-
-    /// At most 60 characters, control and non-ASCII characters escaped: safe to print.
-    static func shown(_ name: String) -> String {
-        var text = ""
-        for scalar in name.unicodeScalars.prefix(60) {
-            text +=
-                scalar.isASCII && scalar.value >= 0x20 && scalar.value < 0x7F
-                ? String(scalar) : scalar.escaped(asASCII: true)
-        }
-        return "'" + text + (name.unicodeScalars.count > 60 ? "…'" : "'")
+        throw ConfigurationError(
+            code: .malformed, setting: source, shownValue: SettingText.shown(name),
+            detail: "invalid \(kind) name: it \(problem)",
+            remedy: "1 to \(maxLength) characters from a-z, A-Z, 0-9, '.', '_' and '-'")
     }
 }

@@ -5,8 +5,8 @@ import Foundation
 struct KafkaOptions: ParsableArguments {
     @Option(
         name: .customLong("brokers"),
-        help: ArgumentHelp(
-            "Kafka bootstrap servers, host:port[,host:port] (env: PIPELINE_BROKERS; default: the file `pipeline dev-kafka` writes, .data/kafka.bootstrap).",
+        help: Settings.brokers.help(
+            "Kafka bootstrap servers; without it, the file `pipeline dev-kafka` writes, .data/kafka.bootstrap",
             valueName: "LIST"))
     var brokersFlag: String?
 
@@ -23,13 +23,15 @@ struct KafkaOptions: ParsableArguments {
     var propertyFlags: [String] = []
 
     static let bootstrapFile = ".data/kafka.bootstrap"
+    static let propertiesVariable = "PIPELINE_KAFKA_PROPERTIES"
+    /// librdkafka's own values (certificates inline, JAAS lines) stay well under this.
+    static let maxPropertyBytes = 16_384
 
     func brokers() throws -> String {
-        if let brokersFlag { return brokersFlag }
-        if let value = Environment.value("PIPELINE_BROKERS") { return value }
+        if let brokers = try Settings.brokers.resolveOptional(brokersFlag) { return brokers }
         if let file = try? String(contentsOfFile: Self.bootstrapFile, encoding: .utf8) {
             let trimmed = file.trimmingCharacters(in: .whitespacesAndNewlines)
-            if !trimmed.isEmpty { return trimmed }
+            if !trimmed.isEmpty { return try Settings.brokers.parse(trimmed, from: Self.bootstrapFile) }
         }
         throw ValidationError(
             "no Kafka brokers given: pass --brokers host:port, set PIPELINE_BROKERS, or start `pipeline dev-kafka` (it writes \(Self.bootstrapFile))"
@@ -45,15 +47,25 @@ struct KafkaOptions: ParsableArguments {
         return "events"
     }
 
+    /// KEY=VALUE pairs. A value may be a password (sasl.password, ssl.key.password), so an
+    /// error shows the key only.
     func properties() throws -> [String: String] {
-        let fromEnvironment =
-            Environment.value("PIPELINE_KAFKA_PROPERTIES")?.split(separator: ",").map(String.init) ?? []
+        let fromEnvironment = (Environment.value(Self.propertiesVariable)?.split(separator: ",") ?? []).map {
+            (String($0), Self.propertiesVariable)
+        }
         var properties: [String: String] = [:]
-        for pair in fromEnvironment + propertyFlags {
-            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
-                throw ValidationError("--kafka-property needs KEY=VALUE, got '\(pair.prefix(while: { $0 != "=" }))'")
+        for (pair, source) in fromEnvironment + propertyFlags.map({ ($0, "--kafka-property") }) {
+            let key = String(pair.prefix { $0 != "=" })
+            func refuse(_ code: ConfigurationError.Code, _ detail: String? = nil) -> ConfigurationError {
+                ConfigurationError(
+                    code: code, setting: source, shownValue: key.isEmpty ? nil : SettingText.shown(key) + "=…",
+                    detail: detail,
+                    remedy: "KEY=VALUE, a librdkafka property, at most \(Self.maxPropertyBytes) bytes")
             }
-            properties[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+            guard !key.isEmpty, key.count < pair.count else { throw refuse(.malformed, "no KEY=VALUE") }
+            guard pair.utf8.count <= Self.maxPropertyBytes else { throw refuse(.tooLong, "\(pair.utf8.count) bytes") }
+            guard !pair.unicodeScalars.contains(where: SettingText.isControl) else { throw refuse(.controlCharacter) }
+            properties[key] = String(pair.dropFirst(key.count + 1))
         }
         return properties
     }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import LibPQ
 import PipelineIO
 
 /// `pipeline migrate`: applies pending SQL migrations, or lists them with --status.
@@ -19,9 +18,9 @@ struct MigrateCommand: ParsableCommand {
     var status = false
 
     func run() throws {
+        _ = try Settings.migrations.resolveOptional(migrations)
         let source: MigrationSource = migrations.map { .directory($0) } ?? .embedded
-        let connection = try PQConnection(database.url())
-        let migrator = try Migrator(connection: connection, migrations: source.load())
+        let migrator = try Migrator(databaseURL: database.url(), migrations: source.load())
         if status {
             let report = try migrator.status()
             for applied in report.applied {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import LibPQ
+import PipelineIO
 
 /// `pipeline refresh`: recompute the aggregates' dirty buckets, or rebuild a time range.
 struct RefreshCommand: ParsableCommand {
@@ -33,31 +33,18 @@ struct RefreshCommand: ParsableCommand {
     }
 
     func run() throws {
-        let connection = try PQConnection(database.url())
-        if rebuild {
-            let buckets =
-                try connection.execute(
-                    "SELECT etl.rebuild_aggregates($1::timestamptz, $2::timestamptz)", [from, to]
-                ).value(0, 0) ?? "0"
-            print("rebuilt \(buckets) bucket(s) between \(from!) and \(to!)")
+        _ = try Settings.from.resolveOptional(from)
+        _ = try Settings.to.resolveOptional(to)
+        let url = try database.url()
+        if rebuild, let from, let to {
+            let buckets = try AggregateRefresher.rebuild(databaseURL: url, from: from, to: to)
+            print("rebuilt \(buckets) bucket(s) between \(from) and \(to)")
         } else {
-            // Waits for a refresh a worker may be running, rather than returning 0 at once.
-            let buckets = try connection.execute("SELECT etl.refresh_aggregates(p_wait => true)").value(0, 0) ?? "0"
-            print("refreshed \(buckets) bucket(s)")
-            try workThroughRebuildRequests(on: connection)
+            let refreshed = try AggregateRefresher.refreshAll(databaseURL: url)
+            print("refreshed \(refreshed.buckets) bucket(s)")
+            if refreshed.rebuiltChunks > 0 {
+                print("rebuilt \(refreshed.rebuiltChunks) more chunk(s) that migrations requested")
+            }
         }
-    }
-
-    /// Each refresh takes one chunk of the rebuilds migrations requested
-    /// (etl.rebuild_requests); run the rest now, one committed chunk at a time,
-    /// so no transaction runs for hours and an interruption loses at most one chunk.
-    private func workThroughRebuildRequests(on connection: PQConnection) throws {
-        let pending = "SELECT count(*) FROM etl.rebuild_requests"
-        var chunks = 0
-        while (try connection.execute(pending).int64(0, 0) ?? 0) > 0 {
-            _ = try connection.execute("SELECT etl.refresh_aggregates(p_wait => true)")
-            chunks += 1
-        }
-        if chunks > 0 { print("rebuilt \(chunks) more chunk(s) that migrations requested") }
     }
 }

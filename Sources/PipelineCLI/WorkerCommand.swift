@@ -1,7 +1,6 @@
 import ArgumentParser
 import EventContract
 import Foundation
-import LibPQ
 import Logging
 import PipelineCore
 import PipelineIO
@@ -35,108 +34,79 @@ struct WorkerCommand: ParsableCommand {
     )
     var noGroup = false
 
-    @Option(
-        help: ArgumentHelp("Close a batch after this long (env: PIPELINE_INTERVAL; default 1s).", valueName: "DURATION")
-    )
-    var interval: DurationArgument?
+    @Option(help: Settings.interval.help("Close a batch after this long", valueName: "DURATION"))
+    var interval: String?
+
+    @Option(help: Settings.maxBatchEvents.help("Close a batch at this many messages", valueName: "N"))
+    var maxBatchEvents: String?
+
+    @Option(help: Settings.maxBatchBytes.help("Close a batch at this many bytes of message values", valueName: "SIZE"))
+    var maxBatchBytes: String?
 
     @Option(
-        help: ArgumentHelp(
-            "Close a batch at this many messages (env: PIPELINE_MAX_BATCH_EVENTS; default 50000).", valueName: "N"))
-    var maxBatchEvents: Int?
-
-    @Option(
-        help: ArgumentHelp(
-            "Close a batch at this many bytes of message values (env: PIPELINE_MAX_BATCH_BYTES; default 64MiB).",
-            valueName: "SIZE"))
-    var maxBatchBytes: ByteSize?
-
-    @Option(
-        help: ArgumentHelp(
-            "PostgreSQL connections a batch is loaded over, 1 to 16 (env: PIPELINE_CONNECTIONS; default 2). COPY runs on one core per backend; with N, each cycle's messages are split by partition (number modulo N) into N transactions committed in parallel, one ledger row each. 1 loads each cycle in one transaction.",
+        help: Settings.connections.help(
+            "PostgreSQL connections a batch is loaded over. COPY runs on one core per backend; with N, each cycle's messages are split by partition (number modulo N) into N transactions committed in parallel, one ledger row each. 1 loads each cycle in one transaction",
             valueName: "N"))
-    var connections: Int?
+    var connections: String?
 
     @Option(
-        help: ArgumentHelp(
-            "Where a partition with no etl.offsets row starts: earliest or latest (env: PIPELINE_START_FROM; default earliest).",
-            valueName: "POSITION"))
-    var startFrom: StartPosition?
+        help: Settings.startFrom.help("Where a partition with no etl.offsets row starts", valueName: "POSITION"))
+    var startFrom: String?
 
     @Flag(help: "Load what the assigned partitions hold now, then exit 0.")
     var availableNow = false
 
     @Option(
-        help: ArgumentHelp(
-            "Refresh the aggregates at most this often while loading; `end`: only once, before exiting (env: PIPELINE_REFRESH_INTERVAL; default 0s: after every batch, on a connection of its own).",
+        help: Settings.refreshInterval.help(
+            "Refresh the aggregates at most this often while loading; `end`: only once, before exiting",
             valueName: "DURATION"))
-    var refreshInterval: RefreshInterval?
+    var refreshInterval: String?
 
-    @Option(
-        help: ArgumentHelp(
-            "Reject messages larger than this (env: PIPELINE_MAX_MESSAGE_BYTES; default 1MiB).", valueName: "SIZE"))
-    var maxMessageBytes: ByteSize?
+    @Option(help: Settings.maxMessageBytes.help("Reject messages larger than this", valueName: "SIZE"))
+    var maxMessageBytes: String?
 
-    @Option(
-        help: ArgumentHelp(
-            "Name in etl.batches and logs (env: PIPELINE_WORKER_ID; default: host-pid).", valueName: "ID"))
+    @Option(help: Settings.workerID.help("Name in etl.batches and logs", valueName: "ID"))
     var workerID: String?
 
-    @Option(
-        help: ArgumentHelp(
-            "trace, debug, info, notice, warning, error or critical (env: PIPELINE_LOG_LEVEL; default info).",
-            valueName: "LEVEL"))
-    var logLevel: Logger.Level?
+    @Option(help: Settings.logLevel.help("How much to log", valueName: "LEVEL"))
+    var logLevel: String?
 
     func run() throws {
-        let level = try Environment.resolve(logLevel, "PIPELINE_LOG_LEVEL", default: .info)
+        // Everything is resolved and checked before anything connects: a bad value costs nothing.
+        let level = try Settings.logLevel.resolve(logLevel)
+        let id =
+            try Settings.workerID.resolveOptional(workerID) ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+        let topic = try kafka.topic()
+        var configuration = WorkerConfiguration(topic: topic, workerID: id)
+        configuration.intervalMs = try Settings.interval.resolve(interval)
+        configuration.maxBatchEvents = try Settings.maxBatchEvents.resolve(maxBatchEvents)
+        configuration.maxBatchBytes = try Settings.maxBatchBytes.resolve(maxBatchBytes)
+        configuration.startFrom = try Settings.startFrom.resolve(startFrom)
+        configuration.availableNow = availableNow
+        configuration.limits.maxMessageBytes = try Settings.maxMessageBytes.resolve(maxMessageBytes)
+        let connectionCount = try Settings.connections.resolve(connections)
+        let refreshEvery = try Settings.refreshInterval.resolve(refreshInterval)
+        // Checked even with --no-group: a bad value is an error wherever it is ignored.
+        let namedGroup =
+            try group.map { try KafkaNames.validated($0, kind: "group", source: "--group") }
+            ?? Environment.value("PIPELINE_GROUP").map {
+                try KafkaNames.validated($0, kind: "group", source: "PIPELINE_GROUP")
+            } ?? "pipeline"
+        let groupName: String? = noGroup ? nil : namedGroup
+        let brokers = try kafka.brokers()
+        let properties = try kafka.properties()
+        let databaseURL = try database.url()
+        let listener = try metrics.listener()
+
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
         let logger = Logger(label: "pipeline.worker")
-        let id =
-            workerID ?? Environment.value("PIPELINE_WORKER_ID") ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
-        let topic = try kafka.topic()
-
-        var configuration = WorkerConfiguration(topic: topic, workerID: id)
-        configuration.intervalMs = try Environment.resolve(
-            interval, "PIPELINE_INTERVAL", default: DurationArgument(milliseconds: 1000)
-        ).milliseconds
-        configuration.maxBatchEvents = try Environment.resolve(
-            maxBatchEvents, "PIPELINE_MAX_BATCH_EVENTS", default: 50_000)
-        configuration.maxBatchBytes = try Environment.resolve(
-            maxBatchBytes, "PIPELINE_MAX_BATCH_BYTES", default: ByteSize(bytes: 64 << 20)
-        ).bytes
-        configuration.startFrom = try Environment.resolve(startFrom, "PIPELINE_START_FROM", default: .earliest)
-        configuration.availableNow = availableNow
-        configuration.limits.maxMessageBytes = try Environment.resolve(
-            maxMessageBytes, "PIPELINE_MAX_MESSAGE_BYTES", default: ByteSize(bytes: 1 << 20)
-        ).bytes
-        guard configuration.maxBatchEvents > 0, configuration.intervalMs > 0 else {
-            throw ValidationError("--max-batch-events and --interval must be positive")
-        }
-        let connectionCount = try Environment.resolve(connections, "PIPELINE_CONNECTIONS", default: 2)
-        guard Self.connectionRange.contains(connectionCount) else {
-            throw ValidationError(
-                "--connections (or PIPELINE_CONNECTIONS) must be between \(Self.connectionRange.lowerBound) and \(Self.connectionRange.upperBound), not \(connectionCount)"
-            )
-        }
-
-        let groupName: String? =
-            noGroup
-            ? nil
-            : try group.map { try KafkaNames.validated($0, kind: "group", source: "--group") }
-                ?? Environment.value("PIPELINE_GROUP").map {
-                    try KafkaNames.validated($0, kind: "group", source: "PIPELINE_GROUP")
-                } ?? "pipeline"
         let source = KafkaEventSource(
-            settings: .init(
-                brokers: try kafka.brokers(), topic: topic, group: groupName, clientID: id,
-                properties: try kafka.properties()),
+            settings: .init(brokers: brokers, topic: topic, group: groupName, clientID: id, properties: properties),
             logger: logger)
-        let databaseURL = try database.url()
         // One sink per lane: each owns its connection.
         let sinks = (0..<connectionCount).map { _ in
             PostgresEventSink(databaseURL: databaseURL, topic: topic, workerID: id, logger: logger)
@@ -148,14 +118,11 @@ struct WorkerCommand: ParsableCommand {
         logger.info(
             "worker starting",
             metadata: [
-                LogKeys.workerID: "\(id)", LogKeys.topic: "\(topic)", "kafka.group": "\(groupName ?? "(none)")",
-                "pg.database": "\(ConnectionString.redacted(databaseURL))", "pg.connections": "\(connectionCount)",
+                LogKeys.workerID: "\(id)", LogKeys.topic: "\(topic)", LogKeys.group: "\(groupName ?? "(none)")",
+                LogKeys.database: "\(DatabaseURL.redacted(databaseURL))", LogKeys.connections: "\(connectionCount)",
             ])
-        let telemetry = try WorkerTelemetry.start(metrics, databaseURL: databaseURL, logger: logger)
+        let telemetry = try WorkerTelemetry.start(listener, databaseURL: databaseURL, logger: logger)
         defer { telemetry?.stop() }
-        let refreshEvery = try Environment.resolve(
-            refreshInterval, "PIPELINE_REFRESH_INTERVAL",
-            default: .every(DurationArgument(milliseconds: 0)))
         let refresher = AggregateRefresher(
             databaseURL: databaseURL, minimumIntervalMs: refreshEvery.minimumIntervalMs, logger: logger)
         let worker = Worker(
@@ -166,18 +133,10 @@ struct WorkerCommand: ParsableCommand {
         logger.info(
             "worker stopped",
             metadata: [
-                "batches": "\(summary.batches)", LogKeys.events: "\(summary.events)",
+                LogKeys.batches: "\(summary.batches)", LogKeys.events: "\(summary.events)",
                 LogKeys.rejected: "\(summary.rejected)", LogKeys.duplicates: "\(summary.duplicates)",
-                LogKeys.conflicts: "\(summary.conflicts)",
-                "fenced": "\(summary.fencedBatches)", "dropped": "\(summary.droppedBatches)", "gaps": "\(summary.gaps)",
+                LogKeys.conflicts: "\(summary.conflicts)", LogKeys.fencedBatches: "\(summary.fencedBatches)",
+                LogKeys.droppedBatches: "\(summary.droppedBatches)", LogKeys.gaps: "\(summary.gaps)",
             ])
     }
 }
-
-extension WorkerCommand {
-    /// More connections than cores buys nothing; 16 bounds the backends one worker holds.
-    static let connectionRange = 1...16
-}
-
-extension StartPosition: ExpressibleByArgument {}
-extension Logger.Level: @retroactive ExpressibleByArgument {}

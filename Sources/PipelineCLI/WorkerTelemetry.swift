@@ -13,8 +13,10 @@ struct WorkerTelemetry {
     private let server: TelemetryServer
     private let probe: DatabaseProbe
 
-    static func start(_ options: MetricsOptions, databaseURL: String, logger: Logger) throws -> WorkerTelemetry? {
-        guard let listener = try options.listener() else {
+    static func start(_ listener: (host: String, port: Int)?, databaseURL: String, logger: Logger) throws
+        -> WorkerTelemetry?
+    {
+        guard let listener else {
             logger.info("metrics listener disabled (--metrics-port 0)")
             return nil
         }

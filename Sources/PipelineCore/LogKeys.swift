@@ -24,4 +24,11 @@ public enum LogKeys {
     public static let error = "error"
     public static let workerID = "worker.id"
     public static let httpAddress = "http.address"
+    public static let group = "kafka.group"
+    public static let database = "pg.database"
+    public static let connections = "pg.connections"
+    public static let batches = "worker.batches"
+    public static let fencedBatches = "worker.fenced_batches"
+    public static let droppedBatches = "worker.dropped_batches"
+    public static let gaps = "worker.gaps"
 }

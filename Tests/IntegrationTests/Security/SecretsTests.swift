@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("security: passwords never printed; hostile names refused", .serialized)
@@ -89,6 +90,147 @@ struct SecretsTests {
             })
         #expect(runs.last!.1.status != 0)
         #expect(runs.last!.1.text.contains("fetch.wait.max.ms"), "\(runs.last!.1.text)")
+    }
+
+    @Test(
+        "on a server that checks the password: the marker in a URI, in key=value with spaces and quotes, in PGPASSWORD, in a .pgpass file, and the Kafka SASL password, never in output, trace logs, /metrics, status or etl.*"
+    )
+    func secretsOnAServerThatChecksThem() throws {
+        let database = try TLSDatabase.create(password: Self.databaseSecret)
+        try database.migrate()
+        let kafka = try KafkaFixture(partitions: 2)
+        defer { withExtendedLifetime(kafka) {} }
+        var factory = EventFactory(seed: 92)
+        try kafka.produce(factory.messages(count: 300, malformedEvery: 9))
+        let passFile = NSTemporaryDirectory() + "pgpass-\(UUID().uuidString)"
+        try "localhost:\(database.port):\(database.name):\(database.user):\(Self.databaseSecret)\n".write(
+            toFile: passFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: passFile) }
+        // libpq ignores a password file that others can read.
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: passFile)
+        let bare = database.keyValue(password: nil)
+        // Each way a password reaches libpq: (name, --database value or nil, environment).
+        let forms: [(String, String?, [String: String])] = [
+            ("URI", database.uri(password: Self.databaseSecret), [:]),
+            ("key=value, spaces and quotes", database.keyValue(password: Self.databaseSecret), [:]),
+            ("PGPASSWORD", bare, ["PGPASSWORD": Self.databaseSecret]),
+            ("PGPASSFILE", bare, ["PGPASSFILE": passFile]),
+            ("PIPELINE_DATABASE_URL", nil, ["PIPELINE_DATABASE_URL": database.uri(password: Self.databaseSecret)]),
+        ]
+        let kafkaSASL = [
+            "--kafka-property", "sasl.username=loader", "--kafka-property", "sasl.password=\(Self.kafkaSecret)",
+        ]
+        var runs: [(String, (status: Int32, text: String))] = []
+        for (name, url, environment) in forms {
+            let database = url.map { ["--database", $0] } ?? []
+            for command in [["status"], ["status", "--json"], ["migrate"], ["migrate", "--status"]] {
+                let run = try Self.output(command + database + kafkaSASL, environment: environment)
+                // It authenticated: status says healthy or not (0 or 2), migrate succeeds; 1 is a failure.
+                #expect(run.status != 1, "\(name), \(command): \(run.text)")
+                runs.append(("\(name), \(command.joined(separator: " "))", run))
+            }
+        }
+
+        // The worker at trace level, Kafka properties from flags and the environment, /metrics read while it runs.
+        let port = try freePort()
+        let log = NSTemporaryDirectory() + "secrets-worker-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let worker = try PipelineBinary.start(
+            [
+                "worker", "--database", database.uri(password: Self.databaseSecret), "--brokers", kafka.brokers,
+                "--topic", kafka.topic, "--no-group", "--log-level", "trace", "--metrics-port", String(port),
+                "--metrics-host", "127.0.0.1",
+            ] + kafkaSASL, logFile: log)
+        var scraped: [String] = []
+        for _ in 0..<300 where (try? database.count("SELECT count(*) FROM etl.batches")) ?? 0 == 0 {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        for target in ["/metrics", "/readyz", "/healthz"] {
+            scraped.append(HTTPGet.get(port: port, target)?.body ?? "")
+        }
+        worker.terminate()
+        worker.waitUntilExit()
+        #expect(try database.count("SELECT count(*) FROM etl.batches") > 0)
+        #expect(scraped[0].contains("pipeline_events_ingested_total"), "\(scraped[0].prefix(300))")
+        runs.append(("worker, trace log", (worker.terminationStatus, try String(contentsOfFile: log, encoding: .utf8))))
+        runs.append(("/metrics, /readyz, /healthz", (0, scraped.joined(separator: "\n"))))
+
+        // Failure paths: wrong host, wrong password, unparsable, TLS failure (the wrong CA).
+        let wrongPassword = database.keyValue(password: Self.databaseSecret + "-not")
+        for (name, url) in [
+            ("wrong host", "postgresql://\(database.user):\(Self.databaseSecret)@127.0.0.1:1/\(database.name)"),
+            ("wrong password", wrongPassword),
+            ("unparsable", "postgresql://\(database.user):\(Self.databaseSecret)@[::1/\(database.name)"),
+            ("unparsable key=value", "host=localhost password = '\(Self.databaseSecret)"),
+            ("wrong CA", database.keyValue(password: Self.databaseSecret, ca: database.otherCA)),
+        ] {
+            for command in ["status", "migrate"] {
+                let run = try Self.output([command, "--database", url])
+                #expect(run.status != 0, "\(name), \(command): \(run.text)")
+                runs.append(("\(name), \(command)", run))
+            }
+        }
+        let failingLog = NSTemporaryDirectory() + "secrets-failing-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: failingLog) }
+        let failing = try PipelineBinary.start(
+            [
+                "worker", "--database", wrongPassword, "--brokers", kafka.brokers, "--topic", kafka.topic,
+                "--no-group", "--log-level", "trace",
+            ] + kafkaSASL, logFile: failingLog)
+        Thread.sleep(forTimeInterval: 3)
+        failing.terminate()
+        failing.waitUntilExit()
+        let failingText = try String(contentsOfFile: failingLog, encoding: .utf8)
+        #expect(failingText.contains("password authentication failed"), "\(failingText.prefix(2000))")
+        runs.append(("worker, wrong password, trace log", (failing.terminationStatus, failingText)))
+
+        // Kafka with SASL and TLS asked for: the mock cluster speaks neither, so the client tries and
+        // fails; the password must not show in what status says about it.
+        let saslProperties =
+            "security.protocol=SASL_PLAINTEXT,sasl.mechanism=PLAIN,sasl.username=loader,sasl.password=\(Self.kafkaSecret)"
+        for (name, arguments, environment) in [
+            (
+                "SASL from flags",
+                kafkaSASL + [
+                    "--kafka-property", "security.protocol=SASL_PLAINTEXT", "--kafka-property", "sasl.mechanism=PLAIN",
+                ], [String: String]()
+            ),
+            ("SASL from PIPELINE_KAFKA_PROPERTIES", [], ["PIPELINE_KAFKA_PROPERTIES": saslProperties]),
+            (
+                "TLS with a key password",
+                [
+                    "--kafka-property", "security.protocol=SSL", "--kafka-property",
+                    "ssl.key.password=\(Self.kafkaSecret)",
+                ], [:]
+            ),
+        ] {
+            let run = try Self.output(
+                [
+                    "status", "--database", database.uri(password: Self.databaseSecret), "--brokers", kafka.brokers,
+                    "--topic", kafka.topic,
+                ] + arguments, environment: environment)
+            #expect(run.text.contains("cannot read high watermarks"), "\(name): \(run.text)")
+            runs.append(("status, Kafka \(name)", run))
+        }
+
+        for (name, run) in runs {
+            #expect(!run.text.contains(Self.databaseSecret), "\(name) printed the database password:\n\(run.text)")
+            #expect(!run.text.contains(Self.kafkaSecret), "\(name) printed the SASL password:\n\(run.text)")
+        }
+        // Nor is either stored: every etl table, and staging, read as text.
+        let connection = try database.connect()
+        let tables = try connection.execute(
+            "SELECT format('%I.%I', table_schema, table_name) FROM information_schema.tables WHERE table_schema IN ('etl', 'staging') AND table_type = 'BASE TABLE'"
+        )
+        #expect(tables.rowCount > 5)
+        for row in 0..<tables.rowCount {
+            let table = tables.value(row, 0) ?? ""
+            let found = try connection.execute(
+                "SELECT count(*) FROM \(table) AS t WHERE t::text LIKE '%' || $1 || '%' OR t::text LIKE '%' || $2 || '%'",
+                [Self.databaseSecret, Self.kafkaSecret]
+            ).value(0, 0)
+            #expect(found == "0", "\(table) holds a password")
+        }
     }
 
     @Test("hostile topic and group names are refused before anything connects, with what to use instead")

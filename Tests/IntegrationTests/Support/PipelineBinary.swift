@@ -49,10 +49,21 @@ enum PipelineBinary {
         return process.terminationStatus
     }
 
-    /// Runs a program to completion; returns its exit status and its stdout and stderr together.
-    static func capture(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (
-        status: Int32, output: String
-    ) {
+    /// How a program ended, and everything it printed (stdout and stderr together).
+    struct Captured {
+        var status: Int32
+        var output: String
+        /// Killed by a signal it did not handle (`status` is the signal), not by the timeout.
+        var signalled = false
+        /// Still running after `killAfterSeconds`, then killed.
+        var timedOut = false
+    }
+
+    /// Runs a program to completion; with `killAfterSeconds`, SIGKILLs it then (not SIGTERM: a
+    /// worker would stop gracefully and exit 0, hiding that it ran at all).
+    static func capture(
+        _ path: String, _ arguments: [String], environment: [String: String] = [:], killAfterSeconds: Double? = nil
+    ) throws -> Captured {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -61,10 +72,22 @@ enum PipelineBinary {
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()
+        let timedOut = OnceFlag()
+        let pid = process.processIdentifier
+        let timer = DispatchWorkItem {
+            timedOut.set()
+            kill(pid, SIGKILL)
+        }
+        if let killAfterSeconds {
+            DispatchQueue.global().asyncAfter(deadline: .now() + killAfterSeconds, execute: timer)
+        }
         // Read before waiting: a full pipe would block the child.
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        timer.cancel()
+        return Captured(
+            status: process.terminationStatus, output: String(decoding: data, as: UTF8.self),
+            signalled: process.terminationReason == .uncaughtSignal && !timedOut.isSet, timedOut: timedOut.isSet)
     }
 
     /// Runs `pipeline ARGS...` to completion; returns its exit status.
@@ -103,4 +126,13 @@ enum Kcat {
             throw TestSetupError("kcat exited with \(process.terminationStatus)")
         }
     }
+}
+
+/// Set once (by a timer), read after the process ended.
+final class OnceFlag: @unchecked Sendable {  // one Bool under a lock
+    private let lock = NSLock()
+    private var value = false
+
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }

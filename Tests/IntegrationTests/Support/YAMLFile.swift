@@ -20,7 +20,7 @@ enum YAMLFile {
         return try JSONSerialization.jsonObject(with: Data(result.output.utf8), options: [.fragmentsAllowed])
     }
 
-    private static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    private static func run(_ arguments: [String]) throws -> PipelineBinary.Captured {
         try PipelineBinary.capture(python, arguments)
     }
 }

@@ -1,0 +1,168 @@
+import EventContract
+import EventGenerator
+import Logging
+import PipelineCore
+import PipelineIO
+
+/// Every value the commands take from a flag or a `PIPELINE_*` variable: its range and
+/// its default, in one place. Defaults come from the configuration types they fill
+/// (`WorkerConfiguration`, `GeneratorConfiguration`, `ContractLimits`), so each is
+/// written once. Ranges bound what makes sense, and what stays clear of overflow.
+enum Settings {
+    private static let worker = WorkerConfiguration(topic: "events", workerID: "")
+    private static let generator = GeneratorConfiguration()
+
+    private static func duration(
+        _ flag: String, _ variable: String?, milliseconds range: ClosedRange<Int>, default value: Int?
+    ) -> Setting<Int> {
+        Setting(
+            flag: flag, variable: variable, parser: .duration(milliseconds: range), defaultValue: value,
+            defaultText: value.map(ValueParser<Int>.formatDuration))
+    }
+
+    private static func ratio(_ flag: String, _ variable: String) -> Setting<Double> {
+        Setting(
+            flag: flag, variable: variable, parser: .decimal(0...1, expected: "a share from 0 to 1, e.g. 0.05"),
+            defaultValue: 0, defaultText: "0")
+    }
+
+    // MARK: - Shared
+
+    static let database = Setting<String>(
+        flag: "--database", variable: "PIPELINE_DATABASE_URL", parser: .connectionString, defaultValue: nil,
+        defaultText: nil, isSecret: true)
+    static let brokers = Setting<String>(
+        flag: "--brokers", variable: "PIPELINE_BROKERS",
+        parser: .text(maxBytes: 4096, expected: "host:port[,host:port...], at most 4096 bytes"), defaultValue: nil,
+        defaultText: nil)
+    static let metricsPort = Setting<Int>(
+        flag: "--metrics-port", variable: "PIPELINE_METRICS_PORT",
+        parser: .integer(0...65535, expected: "a TCP port from 1 to 65535, or 0 (disabled)"), defaultValue: 9464,
+        defaultText: "9464")
+    static let metricsHost = Setting<String>(
+        flag: "--metrics-host", variable: "PIPELINE_METRICS_HOST",
+        parser: .text(maxBytes: 255, expected: "an address to listen on, e.g. 0.0.0.0 or 127.0.0.1"),
+        defaultValue: "0.0.0.0", defaultText: "0.0.0.0")
+
+    // MARK: - worker
+
+    static let interval = duration(
+        "--interval", "PIPELINE_INTERVAL", milliseconds: 1...3_600_000, default: worker.intervalMs)
+    static let maxBatchEvents = Setting<Int>(
+        flag: "--max-batch-events", variable: "PIPELINE_MAX_BATCH_EVENTS", parser: .integer(1...10_000_000),
+        defaultValue: worker.maxBatchEvents, defaultText: String(worker.maxBatchEvents))
+    /// A lane's COPY buffer starts at a quarter of it (Worker), so the ceiling bounds memory too.
+    static let maxBatchBytes = Setting<Int>(
+        flag: "--max-batch-bytes", variable: "PIPELINE_MAX_BATCH_BYTES", parser: .byteSize(1 << 10...1 << 30),
+        defaultValue: worker.maxBatchBytes, defaultText: ValueParser<Int>.formatBytes(worker.maxBatchBytes))
+    /// More connections than cores buys nothing; 16 bounds the backends one worker holds.
+    static let connections = Setting<Int>(
+        flag: "--connections", variable: "PIPELINE_CONNECTIONS",
+        parser: .integer(1...16, expected: "a number of connections, which must be between 1 and 16"), defaultValue: 2,
+        defaultText: "2")
+    static let startFrom = Setting<StartPosition>(
+        flag: "--start-from", variable: "PIPELINE_START_FROM",
+        parser: ValueParser<String>.choice(StartPosition.allCases.map(\.rawValue)).map {
+            StartPosition(rawValue: $0) ?? .earliest
+        },
+        defaultValue: worker.startFrom, defaultText: worker.startFrom.rawValue)
+    static let refreshInterval = Setting<RefreshInterval>(
+        flag: "--refresh-interval", variable: "PIPELINE_REFRESH_INTERVAL", parser: .refreshInterval(),
+        defaultValue: .every(milliseconds: 0), defaultText: "0s: after every batch, on a connection of its own")
+    static let maxMessageBytes = Setting<Int>(
+        flag: "--max-message-bytes", variable: "PIPELINE_MAX_MESSAGE_BYTES", parser: .byteSize(1 << 10...256 << 20),
+        defaultValue: ContractLimits().maxMessageBytes,
+        defaultText: ValueParser<Int>.formatBytes(ContractLimits().maxMessageBytes))
+    static let workerID = Setting<String>(
+        flag: "--worker-id", variable: "PIPELINE_WORKER_ID",
+        parser: .text(maxBytes: 255, expected: "a name of at most 255 bytes"), defaultValue: nil,
+        defaultText: "host-pid")
+    static let logLevel = Setting<Logger.Level>(
+        flag: "--log-level", variable: "PIPELINE_LOG_LEVEL",
+        parser: ValueParser<String>.choice(Logger.Level.allCases.map(\.rawValue)).map {
+            Logger.Level(rawValue: $0) ?? .info
+        },
+        defaultValue: .info, defaultText: "info")
+
+    // MARK: - status
+
+    static let maxIdle = duration(
+        "--max-idle", "PIPELINE_MAX_IDLE", milliseconds: 1000...30 * 86_400_000, default: 120_000)
+
+    // MARK: - produce
+
+    static let rate = Setting<Double>(
+        flag: "--rate", variable: "PIPELINE_PRODUCE_RATE",
+        parser: .decimal(0...10_000_000, expected: "events per second from 0 (as fast as possible) to 10000000"),
+        defaultValue: 1000, defaultText: "1000")
+    static let count = Setting<Int>(
+        flag: "--count", variable: nil, parser: .integer(1...1_000_000_000_000), defaultValue: nil, defaultText: nil)
+    static let produceDuration = duration("--duration", nil, milliseconds: 1...30 * 86_400_000, default: nil)
+    static let seed = Setting<UInt64>(
+        flag: "--seed", variable: "PIPELINE_PRODUCE_SEED", parser: .integer(0...UInt64.max),
+        defaultValue: generator.seed, defaultText: String(generator.seed))
+    static let malformedRatio = ratio("--malformed-ratio", "PIPELINE_PRODUCE_MALFORMED_RATIO")
+    static let lateRatio = ratio("--late-ratio", "PIPELINE_PRODUCE_LATE_RATIO")
+    static let duplicateRatio = ratio("--duplicate-ratio", "PIPELINE_PRODUCE_DUPLICATE_RATIO")
+    static let conflictRatio = ratio("--conflict-ratio", "PIPELINE_PRODUCE_CONFLICT_RATIO")
+    static let users = Setting<Int>(
+        flag: "--users", variable: nil, parser: .integer(1...1_000_000_000), defaultValue: generator.users,
+        defaultText: String(generator.users))
+    static let produceMaxMessageBytes = Setting<Int>(
+        flag: "--max-message-bytes", variable: nil, parser: maxMessageBytes.parser,
+        defaultValue: generator.maxMessageBytes,
+        defaultText: ValueParser<Int>.formatBytes(generator.maxMessageBytes))
+    static let sessionIDs = Setting<Int>(
+        flag: "--session-ids", variable: "PIPELINE_PRODUCE_SESSION_IDS",
+        parser: .integer(0...1_000_000_000, expected: "a number of session ids from 0 (one per session) to 1000000000"),
+        defaultValue: generator.sessionIDs, defaultText: String(generator.sessionIDs))
+    static let userDraw = Setting<UserDraw>(
+        flag: "--user-draw", variable: "PIPELINE_PRODUCE_USER_DRAW",
+        parser: ValueParser<String>.choice(UserDraw.allCases.map(\.rawValue)).map { UserDraw(rawValue: $0) ?? .session },
+        defaultValue: generator.userDraw, defaultText: generator.userDraw.rawValue)
+    static let eventTimeSpan = duration(
+        "--event-time-span", "PIPELINE_PRODUCE_EVENT_TIME_SPAN", milliseconds: 1...30 * 86_400_000, default: nil)
+    static let progressInterval = duration(
+        "--progress-interval", nil, milliseconds: 100...3_600_000, default: 5_000)
+    static let funnel = Setting<String>(
+        flag: "--funnel", variable: nil,
+        parser: .text(maxBytes: 1024, expected: "KEY=NUMBER pairs separated by commas"), defaultValue: nil,
+        defaultText: nil)
+
+    // MARK: - dev-kafka
+
+    static let devBrokers = Setting<Int>(
+        flag: "--brokers", variable: nil, parser: .integer(1...32), defaultValue: 3, defaultText: "3")
+    static let devPartitions = Setting<Int32>(
+        flag: "--partitions", variable: nil, parser: .integer(1...10_000), defaultValue: 8, defaultText: "8")
+    static let bootstrapFile = Setting<String>(
+        flag: "--bootstrap-file", variable: nil, parser: path, defaultValue: KafkaOptions.bootstrapFile,
+        defaultText: KafkaOptions.bootstrapFile)
+
+    // MARK: - migrate, refresh
+
+    static let migrations = Setting<String>(
+        flag: "--migrations", variable: nil, parser: path, defaultValue: nil, defaultText: nil)
+    static let from = Setting<String>(
+        flag: "--from", variable: nil, parser: timestamp, defaultValue: nil, defaultText: nil)
+    static let to = Setting<String>(flag: "--to", variable: nil, parser: timestamp, defaultValue: nil, defaultText: nil)
+
+    private static let path = ValueParser<String>.text(maxBytes: 4096, expected: "a path of at most 4096 bytes")
+    /// PostgreSQL's own error would quote a bad timestamp whole, so its length is bounded here.
+    private static let timestamp = ValueParser<String>.text(
+        maxBytes: 64, expected: "a PostgreSQL timestamptz of at most 64 bytes, e.g. 2026-11-24T00:00Z")
+}
+
+extension ValueParser where Value == String {
+    /// A libpq connection string or URI, parsed by libpq itself (so never quoted in the error).
+    static var connectionString: ValueParser {
+        ValueParser(expected: "a postgresql:// URI or key=value pairs, as libpq reads them") {
+            text throws(ParseFailure) in
+            try screen(text, maxBytes: 8192)
+            if case .invalid(let reason) = DatabaseURL.check(text) {
+                throw ParseFailure(code: .malformed, detail: reason)
+            }
+            return text
+        }
+    }
+}
