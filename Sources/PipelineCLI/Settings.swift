@@ -118,7 +118,9 @@ enum Settings {
         defaultValue: generator.sessionIDs, defaultText: String(generator.sessionIDs))
     static let userDraw = Setting<UserDraw>(
         flag: "--user-draw", variable: "PIPELINE_PRODUCE_USER_DRAW",
-        parser: ValueParser<String>.choice(UserDraw.allCases.map(\.rawValue)).map { UserDraw(rawValue: $0) ?? .session },
+        parser: ValueParser<String>.choice(UserDraw.allCases.map(\.rawValue)).map {
+            UserDraw(rawValue: $0) ?? .session
+        },
         defaultValue: generator.userDraw, defaultText: generator.userDraw.rawValue)
     static let eventTimeSpan = duration(
         "--event-time-span", "PIPELINE_PRODUCE_EVENT_TIME_SPAN", milliseconds: 1...30 * 86_400_000, default: nil)
