@@ -375,10 +375,13 @@ def main():
         counts.append(f"{name} {len(want)}" + (f" ({len(found)} differ)" if found else ""))
     for line in problems[:20]:
         print(line)
+    relaxed = ""
     if worst:
         print("largest relative error per relaxed column: "
               + ", ".join(f"{k} {v:.2%} (allowed {tolerances.get(k, tolerances.get(k.split('.')[1], 0)):.2%})"
                           for k, v in sorted(worst.items())))
+        name, error = max(worst.items(), key=lambda item: item[1])
+        relaxed = f" (relaxed columns within their tolerance, the largest error {error:.2%} in {name})"
     print(f"events: {answer.events:,} ({len(answer.user_ids):,} users, {len(answer.session_ids):,} session ids"
           f"{f', {answer.duplicates:,} repeated event_ids' if answer.duplicates else ''}"
           f"{f', {answer.skipped:,} lines not events' if answer.skipped else ''})")
@@ -387,7 +390,7 @@ def main():
     if problems:
         print(f"MISMATCH: {len(problems)} of {rows} rows differ: {summary}")
         sys.exit(1)
-    print(f"all {rows} rows of {len(views)} views equal the answer computed in Python: {summary}")
+    print(f"all {rows} rows of {len(views)} views equal the answer computed in Python{relaxed}: {summary}")
 
 
 if __name__ == "__main__":

@@ -45,7 +45,13 @@ struct ComposeFileTests {
             kafkaEnv["KAFKA_PROCESS_ROLES"]?.contains("controller") == true, "KRaft: the broker is its own controller")
         #expect(!services.keys.contains { $0.contains("zookeeper") })
         #expect(!kafkaEnv.keys.contains { $0.contains("ZOOKEEPER") })
-        #expect(services["postgres"]?["image"] as? String == "postgres:16")
+        // postgres:16 with the hll extension the sketches need (migration 0019).
+        let postgresBuild = try #require(services["postgres"]?["build"] as? [String: Any])
+        let postgresDockerfile = try String(
+            contentsOfFile: repositoryRoot + "/\(try #require(postgresBuild["context"] as? String))/"
+                + "\(try #require(postgresBuild["dockerfile"] as? String))", encoding: .utf8)
+        #expect(postgresDockerfile.contains("FROM postgres:16\n"))
+        #expect(postgresDockerfile.contains("postgresql-16-hll"))
         #expect((services["prometheus"]?["image"] as? String)?.hasPrefix("prom/prometheus:") == true)
         #expect((services["grafana"]?["image"] as? String)?.hasPrefix("grafana/grafana:") == true)
     }

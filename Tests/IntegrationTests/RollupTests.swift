@@ -67,9 +67,9 @@ struct RollupTests {
         // As if a migration changed the rollups' definition: their state is wrong until rebuilt.
         try connection.executeScript(
             """
-            UPDATE etl.agg_events_1h SET users = 0;
-            DELETE FROM etl.agg_users_5m;
-            UPDATE etl.agg_funnel_1h SET sessions_paid = sessions_paid + 7
+            UPDATE etl.agg_events_1h SET users_sketch = public.hll_empty(14, 5, -1, 1);
+            UPDATE etl.agg_events_5m SET users_sketch = public.hll_empty(14, 5, -1, 1);
+            UPDATE etl.agg_funnel_1h SET paid_sketch = sessions_sketch
             """)
         _ = try database.scalar(
             "SELECT etl.request_rebuild($1::timestamptz, $1::timestamptz + interval '150 minutes', 'test')",

@@ -7,9 +7,9 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 SELECT plan(37);
 
-SELECT has_table('etl', 'agg_users_5m', 'membership of the 5-minute users');
-SELECT has_table('etl', 'agg_users_1h', 'membership of the hourly users');
-SELECT has_table('etl', 'agg_funnel_sessions_1h', 'funnel steps per hour and session');
+SELECT col_type_is('etl', 'agg_events_5m', 'users_sketch', 'hll', 'the 5-minute users are a sketch');
+SELECT col_type_is('etl', 'agg_events_1h', 'users_sketch', 'hll', 'the hourly users are a sketch');
+SELECT hasnt_table('etl', 'agg_funnel_sessions_1h', 'no membership table per session (0019)');
 SELECT has_table('etl', 'rebuild_requests', 'pending rebuilds');
 SELECT has_function('etl', 'request_rebuild', ARRAY['timestamp with time zone', 'timestamp with time zone', 'text']);
 SELECT function_returns('etl', 'request_rebuild', ARRAY['timestamp with time zone', 'timestamp with time zone', 'text'], 'bigint');
@@ -78,8 +78,10 @@ SELECT results_eq(
 -- A requested rebuild, widened to whole hours, one hour per refresh, newest first.
 SELECT throws_ok($$SELECT etl.request_rebuild('2026-02-01 12:00', '2026-02-01 11:00', 'x')$$, '22023', NULL,
                  'an empty range is refused');
-UPDATE etl.agg_events_1h SET users = 99;
-DELETE FROM etl.agg_funnel_sessions_1h;
+-- Wrong state that only a rebuild mends: 99 users in every hour, and no session.
+UPDATE etl.agg_events_1h
+SET users_sketch = (SELECT public.hll_add_agg(public.hll_hash_integer(i), 14, 5, -1, 1) FROM generate_series(1, 99) AS i);
+UPDATE etl.agg_funnel_1h SET sessions_sketch = public.hll_empty(14, 5, -1, 1);
 SELECT isnt(etl.request_rebuild('2026-02-01 10:30+00', '2026-02-01 12:10+00', 'test'), NULL::bigint, 'requested');
 SELECT results_eq($$SELECT range_from, range_to, next_to FROM etl.rebuild_requests$$,
                   $$VALUES ('2026-02-01 10:00+00'::timestamptz, '2026-02-01 13:00+00'::timestamptz, '2026-02-01 13:00+00'::timestamptz)$$,
@@ -142,7 +144,7 @@ SELECT lives_ok($$SELECT etl.request_rebuild('2026-02-01 10:00+00', '2026-02-01 
                 'writer requests and refreshes');
 RESET ROLE;
 SET ROLE grafana_reader;
-SELECT throws_ok('SELECT * FROM etl.agg_users_1h', '42501', NULL, 'reader: no membership state');
+SELECT throws_ok('SELECT * FROM etl.agg_events_1h', '42501', NULL, 'reader: no rollup state');
 RESET ROLE;
 
 SELECT * FROM finish();

@@ -1,9 +1,8 @@
 -- functions/etl.drop_partitions_older_than.sql
--- 0012's retention again (still SECURITY DEFINER, as 0013 made it), now also
--- forgetting the distinct-user and funnel memberships of the days it drops:
--- they grow with history, and without the day's events no rebuild can use
--- them. The aggregates themselves are kept. (A late event into a dropped day
--- counts its users as new there, as it did before this state existed.)
+-- Retention (SECURITY DEFINER: the writer may run it): drops the staging
+-- partitions of the days older than p_age. The aggregates, with their
+-- distinct-count sketches, are kept: a late event into a dropped day still
+-- merges into them, and a user already counted there is not counted again.
 CREATE OR REPLACE FUNCTION etl.drop_partitions_older_than(p_age interval)
 RETURNS integer
 LANGUAGE plpgsql
@@ -37,11 +36,6 @@ BEGIN
         EXECUTE format('DROP TABLE staging.%I', v_name);
         v_dropped := v_dropped + 1;
     END LOOP;
-    DELETE FROM etl.agg_users_1m WHERE bucket < v_cutoff;
-    DELETE FROM etl.agg_page_users_1m WHERE bucket < v_cutoff;
-    DELETE FROM etl.agg_users_5m WHERE bucket < v_cutoff;
-    DELETE FROM etl.agg_users_1h WHERE bucket < v_cutoff;
-    DELETE FROM etl.agg_funnel_sessions_1h WHERE bucket < v_cutoff;
     RETURN v_dropped;
 END;
 $$;

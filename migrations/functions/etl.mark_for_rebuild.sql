@@ -11,11 +11,8 @@ AS $$
 BEGIN
     -- Purpose: the one place that knows which state a rebuild starts from.
     DELETE FROM etl.agg_events_5m WHERE bucket >= p_from AND bucket < p_to;
-    DELETE FROM etl.agg_users_5m WHERE bucket >= p_from AND bucket < p_to;
     DELETE FROM etl.agg_events_1h WHERE bucket >= p_from AND bucket < p_to;
-    DELETE FROM etl.agg_users_1h WHERE bucket >= p_from AND bucket < p_to;
     DELETE FROM etl.agg_funnel_1h WHERE bucket >= p_from AND bucket < p_to;
-    DELETE FROM etl.agg_funnel_sessions_1h WHERE bucket >= p_from AND bucket < p_to;
     -- The minute tables and sessions are recomputed from staging as for any dirty mark.
     INSERT INTO etl.dirty_minutes (bucket)
     SELECT m FROM generate_series(p_from, p_to - interval '1 minute', interval '1 minute') AS m;

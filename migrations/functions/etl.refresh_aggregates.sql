@@ -69,10 +69,8 @@ BEGIN
         GROUP BY island
     LOOP
         DELETE FROM etl.agg_events_1m WHERE bucket >= v_lo AND bucket < v_hi;
-        DELETE FROM etl.agg_users_1m WHERE bucket >= v_lo AND bucket < v_hi;
         DELETE FROM etl.agg_revenue_1m WHERE bucket >= v_lo AND bucket < v_hi;
         DELETE FROM etl.agg_page_views_1m WHERE bucket >= v_lo AND bucket < v_hi;
-        DELETE FROM etl.agg_page_users_1m WHERE bucket >= v_lo AND bucket < v_hi;
         DELETE FROM etl.agg_logs_1m WHERE bucket >= v_lo AND bucket < v_hi;
         -- A row whose batch still has marks (committed after the DELETE above)
         -- is the next refresh's to add.
