@@ -42,10 +42,13 @@ public struct EventBatch {
     public private(set) var rejectedByReason: [(reason: String, count: Int)] = []
     /// Kafka timestamps of the batch's messages (those that have one), in no set order.
     public private(set) var kafkaTimestampsMs: [Int64] = []
+    /// Each accepted event's claim on its event_id, in arrival order (`claimRows()` sorts them).
+    public private(set) var claims: [EventIDClaim] = []
 
     /// Indexed by partition number; `messages == 0` means the partition is not in this batch.
     private var rangesByPartition: [PartitionRange] = []
-    private var escapedTopic: [UInt8] = []
+    /// The topic, escaped for COPY text once.
+    private(set) var escapedTopic: [UInt8] = []
     private var scratch: [UInt8] = []
 
     public init(topic: String, expectedBytes: Int = 0) {
@@ -68,6 +71,7 @@ public struct EventBatch {
         eventRows.removeAll(keepingCapacity: true)
         rejectRows.removeAll(keepingCapacity: true)
         kafkaTimestampsMs.removeAll(keepingCapacity: true)
+        claims.removeAll(keepingCapacity: true)
         rejectedByReason.removeAll(keepingCapacity: true)
         days.removeAll(keepingCapacity: true)
         for index in rangesByPartition.indices { rangesByPartition[index].messages = 0 }
@@ -155,6 +159,10 @@ public struct EventBatch {
         CopyText.appendInteger(batchID, to: &eventRows)
         eventRows.append(CopyText.newline)
         events += 1
+        claims.append(
+            EventIDClaim(
+                eventID: event.eventID, eventTimeMicros: event.eventTimeMicros, partition: message.partition,
+                offset: message.offset))
 
         let day = EventTime.dayNumber(micros: event.eventTimeMicros)
         if days.last != day && !days.contains(day) { days.append(day) }

@@ -16,6 +16,13 @@ extension PostgresEventSink {
     func copyEventsIsolatingRefusedRows(_ batch: EventBatch, on connection: PQConnection) throws -> RefusedRows {
         var refused = RefusedRows()
         guard !batch.eventRows.isEmpty else { return refused }
+        if batchesWithoutClaimCopy > 0 {
+            batchesWithoutClaimCopy -= 1
+        } else if try copyEventsClaimingIDs(batch, on: connection) {
+            return refused
+        } else {
+            batchesWithoutClaimCopy = Self.batchesWithoutClaimCopyAfterACopy
+        }
         if let error = try copyUnderSavepoint(batch.eventRows[...], on: connection) {
             let rows = EventBatch.rowRanges(batch.eventRows)
             try isolate(rows[...], in: batch.eventRows, knownRefusal: error, into: &refused, on: connection)

@@ -15,6 +15,8 @@ public final class PostgresEventSink: EventSink {
     /// A batch whose COMMIT may or may not have happened (the connection broke
     /// during the transaction): the next attempt asks etl.batches first.
     private var batchWithUnknownOutcome: Int64?
+    /// Batches still to load without claiming their ids by COPY first (PostgresEventSink+Claims).
+    var batchesWithoutClaimCopy = 0
 
     /// Bytes handed to libpq per PQputCopyData call.
     static let copyChunkBytes = 1 << 20

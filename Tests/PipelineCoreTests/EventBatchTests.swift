@@ -99,6 +99,30 @@ struct EventBatchTests {
         #expect((0..<4).map { field($0, .batchID) } == ["7", "7", "7", "7"])
     }
 
+    @Test func claimRowsAreTheEventsIDsSortedAsPostgreSQLSortsUUIDs() throws {
+        var batch = BatchFixture.batch()
+        let names = columnNames(EventBatch.claimColumns)
+        #expect(names == ["event_id", "event_time", "kafka_topic", "kafka_partition", "kafka_offset"])
+        let rows = CopyRows.parse(batch.claimRows())
+        #expect(rows.allSatisfy { $0.count == names.count })
+        // uuid order is byte order: 0000… < 0123… < 7b0c… < ffff…, whatever the arrival order.
+        #expect(
+            rows.map { $0.map(\.text) } == [
+                ["00000000-0000-0000-0000-000000000003", "2024-05-01 23:59:59.999999+00", "events.v1", "0", "6"],
+                ["0123abcd-ef01-4234-8567-89abcdef0123", "2024-04-30 23:30:00.000000+00", "events.v1", "2", "11"],
+                ["7b0c1c3e-3f5d-4c1e-9a57-0f6f2f8e2b11", "2024-05-01 10:15:03.250000+00", "events.v1", "0", "5"],
+                ["ffffffff-ffff-ffff-ffff-ffffffffffff", "2024-04-29 12:00:00.000000+00", "events.v1", "3", "0"],
+            ])
+        // A copy within the batch is a second row of the same id (the sink's COPY then fails on
+        // the primary key and the trigger decides), ordered by partition and offset.
+        batch.add(TestMessage(partition: 1, offset: 9, timestampMs: nil, payload: BatchFixture.log))
+        let ids = CopyRows.parse(batch.claimRows()).map { $0[0].text ?? "" }
+        #expect(ids.filter { $0 == "00000000-0000-0000-0000-000000000003" }.count == 2)
+        #expect(ids == ids.sorted())
+        batch.reset(batchID: 8, startedAtMicros: testNowMicros)
+        #expect(batch.claimRows().isEmpty)
+    }
+
     @Test func eventRowsEscapeWhatCopyWouldMisread() throws {
         let batch = BatchFixture.batch()
         let firstRow = try #require(batch.eventRows.split(separator: UInt8(ascii: "\n")).first)

@@ -9,7 +9,8 @@
 -- etl.event_ids and one (event_time, kafka_offset) probe for the claimer's
 -- row, and leaves staging by the address of one more (LATERAL ... LIMIT 1:
 -- always a probe, whatever the estimates). jit = off: with such estimates
--- PostgreSQL would compile these small statements first.
+-- PostgreSQL would compile these small statements first. A batch whose ids
+-- the worker already claimed by COPY (pipeline.event_ids_claimed) skips it all.
 CREATE OR REPLACE FUNCTION etl.divert_duplicate_events()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -27,6 +28,11 @@ DECLARE
     v_payloads   jsonb[];
     v_batches    bigint[];
 BEGIN
+    -- The worker claimed every record's event_id by COPY in this transaction, just before this
+    -- statement (PostgresEventSink+Claims.swift; set for this COPY only): no record is a copy.
+    IF current_setting('pipeline.event_ids_claimed', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
     -- Within the statement the lowest (event_id, partition, offset) wins: ON
     -- CONFLICT DO NOTHING skips a later row of the same statement too. Across
     -- transactions the first to commit wins: ON CONFLICT waits for a concurrent

@@ -33,10 +33,13 @@ pg_start_private_cluster() {
         || { cat "$PG_PRIVATE_DIR/initdb.log" >&2; return 1; }
     # pg_cron, when installed (scripts/install-deps does), so cron/pg_cron.sql can be tested; its
     # jobs run as background workers, so it needs no connection settings of its own.
-    local cron=""
-    [ -f "$bindir/../lib/pg_cron.so" ] && cron="-c shared_preload_libraries=pg_cron -c cron.database_name=postgres -c cron.use_background_workers=on -c max_worker_processes=16"
+    # PG_PRIVATE_PRELOAD: more libraries to preload (scripts/bench-profile: pg_stat_statements);
+    # PG_PRIVATE_OPTIONS: more server options (-c name=value ...).
+    local cron="" preload=${PG_PRIVATE_PRELOAD:-}
+    [ -f "$bindir/../lib/pg_cron.so" ] && { preload="pg_cron${preload:+,$preload}"
+        cron="-c cron.database_name=postgres -c cron.use_background_workers=on -c max_worker_processes=16"; }
     pg_as_owner "$bindir/pg_ctl" -D "$PG_PRIVATE_DIR/data" -l "$PG_PRIVATE_DIR/server.log" -w \
-        -o "-p $port -k $PG_PRIVATE_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 $cron" start >/dev/null \
+        -o "-p $port -k $PG_PRIVATE_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 ${preload:+-c shared_preload_libraries=$preload} $cron ${PG_PRIVATE_OPTIONS:-}" start >/dev/null \
         || { cat "$PG_PRIVATE_DIR/server.log" >&2; return 1; }
     export PG_PRIVATE_PGDATA="$PG_PRIVATE_DIR/data"
     export PG_PRIVATE_PORT=$port
