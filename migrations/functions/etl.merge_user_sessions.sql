@@ -87,13 +87,15 @@ BEGIN
         SELECT DISTINCT ((p.last_at + interval '30 minutes') AT TIME ZONE 'UTC')::date
         FROM pg_temp.etl_refresh_sessions AS p));
 
+    -- COLLATE "C": the pieces only need grouping by user, and byte order sorts them without the
+    -- locale's comparisons (the same partitions: equality is byte equality either way).
     INSERT INTO etl.agg_user_sessions (user_id, session_start, session_end, last_event_at, events, pages, revenue)
     SELECT c.user_id, min(c.first_at), max(c.last_at) + interval '30 minutes', max(c.last_at),
            sum(c.events), sum(c.pages), sum(c.revenue)
-    FROM (SELECT m.*, sum(m.starts_session) OVER (PARTITION BY m.user_id ORDER BY m.first_at, m.last_at
+    FROM (SELECT m.*, sum(m.starts_session) OVER (PARTITION BY m.user_id COLLATE "C" ORDER BY m.first_at, m.last_at
                                                   ROWS UNBOUNDED PRECEDING) AS session_no
           FROM (SELECT p.*,
-                       CASE WHEN p.first_at - max(p.last_at) OVER (PARTITION BY p.user_id ORDER BY p.first_at, p.last_at
+                       CASE WHEN p.first_at - max(p.last_at) OVER (PARTITION BY p.user_id COLLATE "C" ORDER BY p.first_at, p.last_at
                                                                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
                                  < interval '30 minutes' THEN 0 ELSE 1 END AS starts_session
                 FROM pg_temp.etl_refresh_sessions AS p) AS m) AS c

@@ -6,6 +6,10 @@ LANGUAGE plpgsql
 SET search_path = ''
 -- Small statements with blind estimates (fresh partitions, temp tables): not worth compiling.
 SET jit = off
+-- A 50 000-event batch's rows and session pieces are 10-20 MB: with the default 4 MB the sorts
+-- and hashes over them spilled to disk (scripts/bench-profile, auto_explain: the session
+-- merge's sort and hash aggregate wrote 18 MB of temp files per refresh).
+SET work_mem = '64MB'
 AS $$
 DECLARE
     v_batches    bigint[];       -- batches whose rows are added
