@@ -40,6 +40,9 @@ struct MigrateCommand: ParsableCommand {
         print(
             outcome.isEmpty
                 ? "database is up to date"
-                : "\(outcome.versioned.count) migration(s) and \(outcome.repeatable.count) definition(s) applied")
+                : "\(outcome.versioned.count) migration(s) and \(outcome.repeatable.count) definition(s) applied"
+                    + (outcome.createdAggregates == 0
+                        ? ""
+                        : "; \(outcome.createdAggregates) declared aggregate(s) created, their history to be rebuilt"))
     }
 }

@@ -24,7 +24,11 @@ public struct Migrator {
         public var repeatable: [RepeatableMigration] = []
         /// The history a baseline took the place of, when this run adopted one.
         public var adoptedBaseline: Migration?
-        public var isEmpty: Bool { versioned.isEmpty && repeatable.isEmpty && adoptedBaseline == nil }
+        /// Tables of aggregates declared in etl.aggregates that this run created.
+        public var createdAggregates = 0
+        public var isEmpty: Bool {
+            versioned.isEmpty && repeatable.isEmpty && adoptedBaseline == nil && createdAggregates == 0
+        }
     }
 
     /// Key of the session advisory lock held while migrating (arbitrary, fixed: "pipeline" in ASCII).
@@ -71,6 +75,7 @@ public struct Migrator {
             try apply(definitions)
             definitions.forEach { onApply($0.path) }
             applied.repeatable = definitions
+            applied.createdAggregates = try createDeclaredAggregates()
             return applied
         }
     }

@@ -1,8 +1,9 @@
 -- functions/etl.mark_for_rebuild.sql
--- Clears the rollup state of the whole hours [p_from, p_to) and marks every
--- minute of them, and every user with events in them, dirty: the next
--- statements of the same refresh recompute them from staging. Only under the
--- refresh lock (etl.refresh_aggregates, etl.rebuild_aggregates).
+-- Marks every minute of the whole hours [p_from, p_to), and every user with
+-- events in them, dirty: the next statements of the same refresh recompute
+-- them from staging (etl.refresh_aggregates clears every declared aggregate's
+-- buckets in those hours first). Only under the refresh lock
+-- (etl.refresh_aggregates, etl.rebuild_aggregates).
 CREATE OR REPLACE FUNCTION etl.mark_for_rebuild(p_from timestamptz, p_to timestamptz)
 RETURNS void
 LANGUAGE plpgsql
@@ -10,10 +11,7 @@ SET search_path = ''
 AS $$
 BEGIN
     -- Purpose: the one place that knows which state a rebuild starts from.
-    DELETE FROM etl.agg_events_5m WHERE bucket >= p_from AND bucket < p_to;
-    DELETE FROM etl.agg_events_1h WHERE bucket >= p_from AND bucket < p_to;
-    DELETE FROM etl.agg_funnel_1h WHERE bucket >= p_from AND bucket < p_to;
-    -- The minute tables and sessions are recomputed from staging as for any dirty mark.
+    -- Every aggregate and the sessions are recomputed from staging as for any dirty mark.
     INSERT INTO etl.dirty_minutes (bucket)
     SELECT m FROM generate_series(p_from, p_to - interval '1 minute', interval '1 minute') AS m;
     INSERT INTO etl.dirty_users (user_id, first_time, last_time)

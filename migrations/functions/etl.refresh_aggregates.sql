@@ -1,5 +1,9 @@
 -- functions/etl.refresh_aggregates.sql
--- As in 0015, but from the rows of the marked batches (see the header).
+-- Adds the rows of the marked batches to every declared aggregate (etl.aggregates) and the
+-- session windows, once each, read by batch_id. A mark without a batch (a rebuild,
+-- etl.mark_for_rebuild, or one inserted by hand) recomputes its whole UTC hour: every
+-- aggregate's buckets there are cleared and the hour's staged rows added again (a bucket lies
+-- within one hour: 0020), except rows of batches whose marks are still pending.
 CREATE OR REPLACE FUNCTION etl.refresh_aggregates(p_wait boolean DEFAULT false)
 RETURNS integer
 LANGUAGE plpgsql
@@ -15,7 +19,8 @@ DECLARE
     v_batches    bigint[];       -- batches whose rows are added
     v_batches_lo timestamptz;    -- their marked minutes: [lo, hi)
     v_batches_hi timestamptz;
-    v_recomputed timestamptz[];  -- minutes recomputed whole (marks without a batch)
+    v_recomputed timestamptz[];  -- hours recomputed whole (marks without a batch)
+    v_name       text;
     v_touched    integer;
     v_lo         timestamptz;
     v_hi         timestamptz;
@@ -35,7 +40,7 @@ BEGIN
     -- Marks committed after this DELETE's snapshot stay for the next refresh.
     WITH d AS (DELETE FROM etl.dirty_minutes RETURNING bucket, batch_id)
     SELECT array_agg(DISTINCT d.batch_id) FILTER (WHERE d.batch_id IS NOT NULL),
-           array_agg(DISTINCT d.bucket ORDER BY d.bucket) FILTER (WHERE d.batch_id IS NULL),
+           array_agg(DISTINCT date_trunc('hour', d.bucket, 'UTC')) FILTER (WHERE d.batch_id IS NULL),
            count(DISTINCT d.bucket),
            min(d.bucket) FILTER (WHERE d.batch_id IS NOT NULL),
            max(d.bucket) FILTER (WHERE d.batch_id IS NOT NULL) + interval '1 minute'
@@ -48,7 +53,7 @@ BEGIN
 
     PERFORM etl.prepare_refresh_rows();
     IF v_batches IS NOT NULL THEN
-        -- Rows in a recomputed minute come in with the minute, below.
+        -- Rows in a recomputed hour come in with the hour, below.
         INSERT INTO pg_temp.etl_refresh_rows
         SELECT i.event_time, i.bucket, i.event_type, i.user_id, i.session_id, i.steps, i.page, i.country, i.currency,
                i.amount, i.service, i.level, true
@@ -59,23 +64,22 @@ BEGIN
           -- too wide for the planner to read it instead of the batch_id index.
           AND i.event_time >= date_trunc('day', v_batches_lo, 'UTC')
           AND i.event_time < date_trunc('day', v_batches_hi - interval '1 microsecond', 'UTC') + interval '1 day'
-          AND NOT i.bucket = ANY (coalesce(v_recomputed, '{}'));
+          AND (v_recomputed IS NULL OR NOT date_trunc('hour', i.event_time, 'UTC') = ANY (v_recomputed));
     END IF;
 
-    -- One range statement per run of consecutive recomputed minutes (an
+    -- One range statement per run of consecutive recomputed hours (an
     -- island): the range is a plain value, so the planner prunes to the
     -- touched partitions and range-scans their event_time index even when a
     -- fresh partition has no statistics yet.
     FOR v_lo, v_hi IN
-        SELECT min(m), max(m) + interval '1 minute'
-        FROM (SELECT m, m - row_number() OVER (ORDER BY m) * interval '1 minute' AS island
-              FROM unnest(v_recomputed) AS m) AS x
+        SELECT min(h), max(h) + interval '1 hour'
+        FROM (SELECT h, h - row_number() OVER (ORDER BY h) * interval '1 hour' AS island
+              FROM unnest(v_recomputed) AS h) AS x
         GROUP BY island
     LOOP
-        DELETE FROM etl.agg_events_1m WHERE bucket >= v_lo AND bucket < v_hi;
-        DELETE FROM etl.agg_revenue_1m WHERE bucket >= v_lo AND bucket < v_hi;
-        DELETE FROM etl.agg_page_views_1m WHERE bucket >= v_lo AND bucket < v_hi;
-        DELETE FROM etl.agg_logs_1m WHERE bucket >= v_lo AND bucket < v_hi;
+        FOR v_name IN SELECT a.name FROM etl.aggregates AS a LOOP
+            EXECUTE format('DELETE FROM etl.%I WHERE bucket >= $1 AND bucket < $2', 'agg_' || v_name) USING v_lo, v_hi;
+        END LOOP;
         -- A row whose batch still has marks (committed after the DELETE above)
         -- is the next refresh's to add.
         INSERT INTO pg_temp.etl_refresh_rows

@@ -6,7 +6,8 @@
 -- refresh from failing (and blocking every later one) should an event
 -- without them reach staging anyway. A session is (user_id, session_id);
 -- steps are the funnel bits (1 viewed, 2 clicked, 4 added to cart: a click
--- on 'add_to_cart', 8 paid), as in 0015.
+-- on 'add_to_cart', 8 paid), as in 0015. Country is optional on every event
+-- type (page views per country, and what a declared aggregate may group by).
 CREATE OR REPLACE VIEW etl.aggregate_inputs AS
 SELECT e.batch_id,
        e.event_time,
@@ -20,7 +21,7 @@ SELECT e.batch_id,
              WHEN e.event_type = 'transaction' THEN 8
              ELSE 0 END)::smallint AS steps,
        CASE WHEN e.event_type = 'page_view' THEN coalesce(e.payload ->> 'page', '(none)') END AS page,
-       CASE WHEN e.event_type = 'page_view' THEN coalesce(e.payload ->> 'country', '(none)') END AS country,
+       coalesce(e.payload ->> 'country', '(none)') AS country,
        CASE WHEN e.event_type = 'transaction' THEN coalesce(e.payload ->> 'currency', '(none)') END AS currency,
        CASE WHEN e.event_type = 'transaction' THEN (e.payload ->> 'amount')::numeric END AS amount,
        CASE WHEN e.event_type = 'log' THEN coalesce(e.payload ->> 'service', '(none)') END AS service,
