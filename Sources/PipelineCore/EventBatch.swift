@@ -150,6 +150,7 @@ public struct EventBatch {
         }
         eventRows.append(CopyText.tab)
         CopyText.appendEscaped(payload, to: &eventRows)
+        eventRows.append(CopyText.tab)
         Self.appendKafkaColumns(message, escapedTopic: escapedTopic, to: &eventRows)
         eventRows.append(CopyText.tab)
         CopyText.appendInteger(batchID, to: &eventRows)
@@ -161,13 +162,7 @@ public struct EventBatch {
     }
 
     private mutating func appendRejection(_ message: IncomingMessage, reason: String, detail: String) {
-        rejectRows.append(contentsOf: escapedTopic)
-        rejectRows.append(CopyText.tab)
-        CopyText.appendInteger(Int64(message.partition), to: &rejectRows)
-        rejectRows.append(CopyText.tab)
-        CopyText.appendInteger(message.offset, to: &rejectRows)
-        rejectRows.append(CopyText.tab)
-        Self.appendTimestamp(message.timestampMs, to: &rejectRows)
+        Self.appendKafkaColumns(message, escapedTopic: escapedTopic, to: &rejectRows)
         rejectRows.append(CopyText.tab)
         Self.appendBytea(message.key, to: &rejectRows)
         rejectRows.append(CopyText.tab)
@@ -187,12 +182,12 @@ public struct EventBatch {
         }
     }
 
-    /// kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, each after a tab.
+    /// kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, tab-separated: the last
+    /// columns of an event row, the first of a reject row.
     // Static, not instance methods: an instance method reading `self` while a stored
     // property of `self` is passed inout forces Swift to copy the whole buffer on
     // every call (measured: O(n²) per batch, 0.7 ms per message at 10 000 messages).
     private static func appendKafkaColumns(_ message: IncomingMessage, escapedTopic: [UInt8], to out: inout [UInt8]) {
-        out.append(CopyText.tab)
         out.append(contentsOf: escapedTopic)
         out.append(CopyText.tab)
         CopyText.appendInteger(Int64(message.partition), to: &out)
