@@ -210,14 +210,9 @@ public struct EventBatch {
     private static let eventTypeNames: [[UInt8]] = EventType.allCases.map { Array($0.name.utf8) }
 }
 
+/// Made only by `EventBatch.latencySummary`, so it keeps the internal memberwise initializer.
 public struct LatencySummary: Sendable, Equatable {
     public var p50Ms: Double
     public var p95Ms: Double
     public var maxMs: Double
-
-    public init(p50Ms: Double, p95Ms: Double, maxMs: Double) {
-        self.p50Ms = p50Ms
-        self.p95Ms = p95Ms
-        self.maxMs = maxMs
-    }
 }
