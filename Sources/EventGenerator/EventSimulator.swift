@@ -293,13 +293,8 @@ public struct EventSimulator: Sendable {
             let l = random.below(100)
             level = l < 12 ? 0 : (l < 84 ? 1 : (l < 96 ? 2 : 3))
         }
-        value.append(#"{"event_id":""#)
-        value.appendUUID(random.next(), random.next())
         writtenUser = user(of: session)
-        value.append(#"","event_type":"log","event_time":""#)
-        timestamps.append(micros: time, to: &value)
-        value.append(#"","user_id":""#)
-        appendUserID(writtenUser, to: &value)
+        writeHead(type: "log", user: writtenUser, time: time, into: &value)
         value.append(#"","session_id":"s-"#)
         appendSessionID(of: session, to: &value)
         value.append(#"","service":""#)
@@ -316,19 +311,25 @@ public struct EventSimulator: Sendable {
 
     // MARK: - Writing
 
-    /// `{"event_id":…,"event_type":…,…,"country":"XX"` — the object left open.
-    private mutating func writeCommon(
-        _ session: Session, type: StaticString, time: Int64, page: StaticString, into value: inout [UInt8]
-    ) {
+    /// `{"event_id":"…","event_type":"…","event_time":"…","user_id":"u…` — every event's first
+    /// fields, the user_id string left open.
+    private mutating func writeHead(type: StaticString, user: Int, time: Int64, into value: inout [UInt8]) {
         value.append(#"{"event_id":""#)
         value.appendUUID(random.next(), random.next())
         value.append(#"","event_type":""#)
         value.append(type)
-        writtenUser = user(of: session)
         value.append(#"","event_time":""#)
         timestamps.append(micros: time, to: &value)
         value.append(#"","user_id":""#)
-        appendUserID(writtenUser, to: &value)
+        appendUserID(user, to: &value)
+    }
+
+    /// `{"event_id":…,"event_type":…,…,"country":"XX"` — the object left open.
+    private mutating func writeCommon(
+        _ session: Session, type: StaticString, time: Int64, page: StaticString, into value: inout [UInt8]
+    ) {
+        writtenUser = user(of: session)
+        writeHead(type: type, user: writtenUser, time: time, into: &value)
         value.append(#"","session_id":"s-"#)
         appendSessionID(of: session, to: &value)
         value.append(#"","page":""#)
@@ -342,12 +343,7 @@ public struct EventSimulator: Sendable {
 
     /// A click whose `element` is written raw (it may carry the breakage), the object closed.
     private mutating func writeBrokenClick(user: Int, time: Int64, element: StaticString, into value: inout [UInt8]) {
-        value.append(#"{"event_id":""#)
-        value.appendUUID(random.next(), random.next())
-        value.append(#"","event_type":"click","event_time":""#)
-        timestamps.append(micros: time, to: &value)
-        value.append(#"","user_id":""#)
-        appendUserID(user, to: &value)
+        writeHead(type: "click", user: user, time: time, into: &value)
         value.append(#"","element":""#)
         value.append(element)
         value.append(#""}"#)
@@ -356,12 +352,7 @@ public struct EventSimulator: Sendable {
     private mutating func writeBrokenTransaction(
         user: Int, time: Int64, amount: StaticString, currency: StaticString, into value: inout [UInt8]
     ) {
-        value.append(#"{"event_id":""#)
-        value.appendUUID(random.next(), random.next())
-        value.append(#"","event_type":"transaction","event_time":""#)
-        timestamps.append(micros: time, to: &value)
-        value.append(#"","user_id":""#)
-        appendUserID(user, to: &value)
+        writeHead(type: "transaction", user: user, time: time, into: &value)
         value.append(#"","amount":"#)
         value.append(amount)
         value.append(#","currency":""#)

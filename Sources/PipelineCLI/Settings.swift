@@ -20,6 +20,26 @@ enum Settings {
             defaultText: value.map(ValueParser<Int>.formatDuration))
     }
 
+    /// A whole number; the help shows its default as written.
+    private static func integer<Value: FixedWidthInteger & Sendable>(
+        _ flag: String, _ variable: String?, _ range: ClosedRange<Value>, expected: String? = nil,
+        default value: Value?
+    ) -> Setting<Value> {
+        Setting(
+            flag: flag, variable: variable, parser: .integer(range, expected: expected), defaultValue: value,
+            defaultText: value.map { String($0) })
+    }
+
+    /// One of an enum's raw values.
+    private static func choice<Value: RawRepresentable & CaseIterable & Sendable>(
+        _ flag: String, _ variable: String, default value: Value
+    ) -> Setting<Value> where Value.RawValue == String {
+        Setting(
+            flag: flag, variable: variable,
+            parser: ValueParser<String>.choice(Value.allCases.map(\.rawValue)).map { Value(rawValue: $0) ?? value },
+            defaultValue: value, defaultText: value.rawValue)
+    }
+
     private static func ratio(_ flag: String, _ variable: String) -> Setting<Double> {
         Setting(
             flag: flag, variable: variable, parser: .decimal(0...1, expected: "a share from 0 to 1, e.g. 0.05"),
@@ -35,10 +55,9 @@ enum Settings {
         flag: "--brokers", variable: "PIPELINE_BROKERS",
         parser: .text(maxBytes: 4096, expected: "host:port[,host:port...], at most 4096 bytes"), defaultValue: nil,
         defaultText: nil)
-    static let metricsPort = Setting<Int>(
-        flag: "--metrics-port", variable: "PIPELINE_METRICS_PORT",
-        parser: .integer(0...65535, expected: "a TCP port from 1 to 65535, or 0 (disabled)"), defaultValue: 9464,
-        defaultText: "9464")
+    static let metricsPort = integer(
+        "--metrics-port", "PIPELINE_METRICS_PORT", 0...65535, expected: "a TCP port from 1 to 65535, or 0 (disabled)",
+        default: 9464)
     static let metricsHost = Setting<String>(
         flag: "--metrics-host", variable: "PIPELINE_METRICS_HOST",
         parser: .text(maxBytes: 255, expected: "an address to listen on, e.g. 0.0.0.0 or 127.0.0.1"),
@@ -48,24 +67,17 @@ enum Settings {
 
     static let interval = duration(
         "--interval", "PIPELINE_INTERVAL", milliseconds: 1...3_600_000, default: worker.intervalMs)
-    static let maxBatchEvents = Setting<Int>(
-        flag: "--max-batch-events", variable: "PIPELINE_MAX_BATCH_EVENTS", parser: .integer(1...10_000_000),
-        defaultValue: worker.maxBatchEvents, defaultText: String(worker.maxBatchEvents))
+    static let maxBatchEvents = integer(
+        "--max-batch-events", "PIPELINE_MAX_BATCH_EVENTS", 1...10_000_000, default: worker.maxBatchEvents)
     /// A lane's COPY buffer starts at a quarter of it (Worker), so the ceiling bounds memory too.
     static let maxBatchBytes = Setting<Int>(
         flag: "--max-batch-bytes", variable: "PIPELINE_MAX_BATCH_BYTES", parser: .byteSize(1 << 10...1 << 30),
         defaultValue: worker.maxBatchBytes, defaultText: ValueParser<Int>.formatBytes(worker.maxBatchBytes))
     /// More connections than cores buys nothing; 16 bounds the backends one worker holds.
-    static let connections = Setting<Int>(
-        flag: "--connections", variable: "PIPELINE_CONNECTIONS",
-        parser: .integer(1...16, expected: "a number of connections, which must be between 1 and 16"), defaultValue: 2,
-        defaultText: "2")
-    static let startFrom = Setting<StartPosition>(
-        flag: "--start-from", variable: "PIPELINE_START_FROM",
-        parser: ValueParser<String>.choice(StartPosition.allCases.map(\.rawValue)).map {
-            StartPosition(rawValue: $0) ?? .earliest
-        },
-        defaultValue: worker.startFrom, defaultText: worker.startFrom.rawValue)
+    static let connections = integer(
+        "--connections", "PIPELINE_CONNECTIONS", 1...16,
+        expected: "a number of connections, which must be between 1 and 16", default: 2)
+    static let startFrom = choice("--start-from", "PIPELINE_START_FROM", default: worker.startFrom)
     static let refreshInterval = Setting<RefreshInterval>(
         flag: "--refresh-interval", variable: "PIPELINE_REFRESH_INTERVAL", parser: .refreshInterval(),
         defaultValue: .every(milliseconds: 0), defaultText: "0s: after every batch, on a connection of its own")
@@ -77,12 +89,7 @@ enum Settings {
         flag: "--worker-id", variable: "PIPELINE_WORKER_ID",
         parser: .text(maxBytes: 255, expected: "a name of at most 255 bytes"), defaultValue: nil,
         defaultText: "host-pid")
-    static let logLevel = Setting<Logger.Level>(
-        flag: "--log-level", variable: "PIPELINE_LOG_LEVEL",
-        parser: ValueParser<String>.choice(Logger.Level.allCases.map(\.rawValue)).map {
-            Logger.Level(rawValue: $0) ?? .info
-        },
-        defaultValue: .info, defaultText: "info")
+    static let logLevel = choice("--log-level", "PIPELINE_LOG_LEVEL", default: Logger.Level.info)
 
     // MARK: - status
 
@@ -95,33 +102,22 @@ enum Settings {
         flag: "--rate", variable: "PIPELINE_PRODUCE_RATE",
         parser: .decimal(0...10_000_000, expected: "events per second from 0 (as fast as possible) to 10000000"),
         defaultValue: 1000, defaultText: "1000")
-    static let count = Setting<Int>(
-        flag: "--count", variable: nil, parser: .integer(1...1_000_000_000_000), defaultValue: nil, defaultText: nil)
+    static let count = integer("--count", nil, 1...1_000_000_000_000, default: nil)
     static let produceDuration = duration("--duration", nil, milliseconds: 1...30 * 86_400_000, default: nil)
-    static let seed = Setting<UInt64>(
-        flag: "--seed", variable: "PIPELINE_PRODUCE_SEED", parser: .integer(0...UInt64.max),
-        defaultValue: generator.seed, defaultText: String(generator.seed))
+    static let seed = integer("--seed", "PIPELINE_PRODUCE_SEED", 0...UInt64.max, default: generator.seed)
     static let malformedRatio = ratio("--malformed-ratio", "PIPELINE_PRODUCE_MALFORMED_RATIO")
     static let lateRatio = ratio("--late-ratio", "PIPELINE_PRODUCE_LATE_RATIO")
     static let duplicateRatio = ratio("--duplicate-ratio", "PIPELINE_PRODUCE_DUPLICATE_RATIO")
     static let conflictRatio = ratio("--conflict-ratio", "PIPELINE_PRODUCE_CONFLICT_RATIO")
-    static let users = Setting<Int>(
-        flag: "--users", variable: nil, parser: .integer(1...1_000_000_000), defaultValue: generator.users,
-        defaultText: String(generator.users))
+    static let users = integer("--users", nil, 1...1_000_000_000, default: generator.users)
     static let produceMaxMessageBytes = Setting<Int>(
         flag: "--max-message-bytes", variable: nil, parser: maxMessageBytes.parser,
         defaultValue: generator.maxMessageBytes,
         defaultText: ValueParser<Int>.formatBytes(generator.maxMessageBytes))
-    static let sessionIDs = Setting<Int>(
-        flag: "--session-ids", variable: "PIPELINE_PRODUCE_SESSION_IDS",
-        parser: .integer(0...1_000_000_000, expected: "a number of session ids from 0 (one per session) to 1000000000"),
-        defaultValue: generator.sessionIDs, defaultText: String(generator.sessionIDs))
-    static let userDraw = Setting<UserDraw>(
-        flag: "--user-draw", variable: "PIPELINE_PRODUCE_USER_DRAW",
-        parser: ValueParser<String>.choice(UserDraw.allCases.map(\.rawValue)).map {
-            UserDraw(rawValue: $0) ?? .session
-        },
-        defaultValue: generator.userDraw, defaultText: generator.userDraw.rawValue)
+    static let sessionIDs = integer(
+        "--session-ids", "PIPELINE_PRODUCE_SESSION_IDS", 0...1_000_000_000,
+        expected: "a number of session ids from 0 (one per session) to 1000000000", default: generator.sessionIDs)
+    static let userDraw = choice("--user-draw", "PIPELINE_PRODUCE_USER_DRAW", default: generator.userDraw)
     static let eventTimeSpan = duration(
         "--event-time-span", "PIPELINE_PRODUCE_EVENT_TIME_SPAN", milliseconds: 1...30 * 86_400_000, default: nil)
     static let progressInterval = duration(
@@ -133,10 +129,8 @@ enum Settings {
 
     // MARK: - dev-kafka
 
-    static let devBrokers = Setting<Int>(
-        flag: "--brokers", variable: nil, parser: .integer(1...32), defaultValue: 3, defaultText: "3")
-    static let devPartitions = Setting<Int32>(
-        flag: "--partitions", variable: nil, parser: .integer(1...10_000), defaultValue: 8, defaultText: "8")
+    static let devBrokers = integer("--brokers", nil, 1...32, default: 3)
+    static let devPartitions = integer("--partitions", nil, 1...10_000, default: Int32(8))
     static let bootstrapFile = Setting<String>(
         flag: "--bootstrap-file", variable: nil, parser: path, defaultValue: KafkaOptions.bootstrapFile,
         defaultText: KafkaOptions.bootstrapFile)
