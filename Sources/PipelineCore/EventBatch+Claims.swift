@@ -14,7 +14,10 @@ extension EventBatch {
     public static let claimColumns = "event_id, event_time, kafka_topic, kafka_partition, kafka_offset"
 
     /// The batch's claims as COPY text rows for `etl.event_ids (claimColumns)`, sorted by
-    /// event_id (PostgreSQL's uuid order: the two big-endian words), then partition and offset.
+    /// event_id (PostgreSQL's uuid order: the two big-endian words), then partition and offset,
+    /// handed to `write` in chunks of about `chunkBytes` (the last one smaller): the rows of a
+    /// whole batch are never held at once (they would add about 90 bytes per event to the
+    /// worker's peak memory), and only a permutation of the claims is sorted, not a copy.
     ///
     /// Why sorted, and why COPY: the sink claims a batch's ids with one COPY before loading its
     /// events, so that the deduplication trigger has nothing to do when no id is taken
@@ -23,25 +26,30 @@ extension EventBatch {
     /// the random-keyed primary key is visited once per batch, not once per event. A taken id
     /// (a copy, in this batch or before it) fails the COPY with 23505; the sink then rolls it back
     /// and lets the trigger sort copies from events as before.
-    public func claimRows() -> [UInt8] {
-        let sorted = claims.sorted {
-            ($0.eventID.high, $0.eventID.low, $0.partition, $0.offset)
-                < ($1.eventID.high, $1.eventID.low, $1.partition, $1.offset)
+    public func writeClaimRows(chunkBytes: Int, _ write: (ArraySlice<UInt8>) throws -> Void) rethrows {
+        var order = Array(0..<UInt32(claims.count))
+        claims.withUnsafeBufferPointer { claims in
+            order.sort {
+                let (a, b) = (claims[Int($0)], claims[Int($1)])
+                return (a.eventID.high, a.eventID.low, a.partition, a.offset)
+                    < (b.eventID.high, b.eventID.low, b.partition, b.offset)
+            }
         }
-        var rows: [UInt8] = []
-        rows.reserveCapacity(sorted.count * (36 + 30 + escapedTopic.count + 24))
-        for claim in sorted {
-            claim.eventID.appendCanonical(to: &rows)
-            rows.append(CopyText.tab)
-            EventTime.appendPostgresText(micros: claim.eventTimeMicros, to: &rows)
-            rows.append(CopyText.tab)
-            rows.append(contentsOf: escapedTopic)
-            rows.append(CopyText.tab)
-            CopyText.appendInteger(Int64(claim.partition), to: &rows)
-            rows.append(CopyText.tab)
-            CopyText.appendInteger(claim.offset, to: &rows)
-            rows.append(CopyText.newline)
+        var chunk: [UInt8] = []
+        chunk.reserveCapacity(chunkBytes + 256)
+        for index in order {
+            let claim = claims[Int(index)]
+            claim.eventID.appendCanonical(to: &chunk)
+            chunk.append(CopyText.tab)
+            EventTime.appendPostgresText(micros: claim.eventTimeMicros, to: &chunk)
+            chunk.append(CopyText.tab)
+            Self.appendPosition(escapedTopic: escapedTopic, partition: claim.partition, offset: claim.offset, to: &chunk)
+            chunk.append(CopyText.newline)
+            if chunk.count >= chunkBytes {
+                try write(chunk[...])
+                chunk.removeAll(keepingCapacity: true)
+            }
         }
-        return rows
+        if !chunk.isEmpty { try write(chunk[...]) }
     }
 }

@@ -196,13 +196,18 @@ public struct EventBatch {
     // property of `self` is passed inout forces Swift to copy the whole buffer on
     // every call (measured: O(n²) per batch, 0.7 ms per message at 10 000 messages).
     private static func appendKafkaColumns(_ message: IncomingMessage, escapedTopic: [UInt8], to out: inout [UInt8]) {
-        out.append(contentsOf: escapedTopic)
-        out.append(CopyText.tab)
-        CopyText.appendInteger(Int64(message.partition), to: &out)
-        out.append(CopyText.tab)
-        CopyText.appendInteger(message.offset, to: &out)
+        appendPosition(escapedTopic: escapedTopic, partition: message.partition, offset: message.offset, to: &out)
         out.append(CopyText.tab)
         Self.appendTimestamp(message.timestampMs, to: &out)
+    }
+
+    /// kafka_topic, kafka_partition, kafka_offset, tab-separated: where the record sits.
+    static func appendPosition(escapedTopic: [UInt8], partition: Int32, offset: Int64, to out: inout [UInt8]) {
+        out.append(contentsOf: escapedTopic)
+        out.append(CopyText.tab)
+        CopyText.appendInteger(Int64(partition), to: &out)
+        out.append(CopyText.tab)
+        CopyText.appendInteger(offset, to: &out)
     }
 
     private static func appendTimestamp(_ milliseconds: Int64?, to out: inout [UInt8]) {

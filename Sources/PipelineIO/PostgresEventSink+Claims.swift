@@ -24,7 +24,11 @@ extension PostgresEventSink {
     func copyEventsClaimingIDs(_ batch: EventBatch, on connection: PQConnection) throws -> Bool {
         try connection.execute("SAVEPOINT \(Self.claimSavepoint)")
         do {
-            try copy(batch.claimRows()[...], into: "etl.event_ids (\(EventBatch.claimColumns))", on: connection)
+            _ = try connection.copyIn("COPY etl.event_ids (\(EventBatch.claimColumns)) FROM STDIN") { writer in
+                try batch.writeClaimRows(chunkBytes: Self.copyChunkBytes) { rows in
+                    try rows.withUnsafeBytes { try writer.write($0) }
+                }
+            }
             try connection.execute("SELECT set_config('pipeline.event_ids_claimed', 'on', true)")
             try copy(batch.eventRows[...], into: "staging.events (\(EventBatch.eventColumns))", on: connection)
             try connection.execute("SELECT set_config('pipeline.event_ids_claimed', 'off', true)")

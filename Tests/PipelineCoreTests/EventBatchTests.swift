@@ -99,11 +99,21 @@ struct EventBatchTests {
         #expect((0..<4).map { field($0, .batchID) } == ["7", "7", "7", "7"])
     }
 
+    /// Every chunk `writeClaimRows` hands out, joined; each chunk ends at a row's end.
+    func claimRows(_ batch: EventBatch, chunkBytes: Int = 1) -> [UInt8] {
+        var rows: [UInt8] = []
+        batch.writeClaimRows(chunkBytes: chunkBytes) { chunk in
+            #expect(chunk.last == UInt8(ascii: "\n"))
+            rows += chunk
+        }
+        return rows
+    }
+
     @Test func claimRowsAreTheEventsIDsSortedAsPostgreSQLSortsUUIDs() throws {
         var batch = BatchFixture.batch()
         let names = columnNames(EventBatch.claimColumns)
         #expect(names == ["event_id", "event_time", "kafka_topic", "kafka_partition", "kafka_offset"])
-        let rows = CopyRows.parse(batch.claimRows())
+        let rows = CopyRows.parse(claimRows(batch))
         #expect(rows.allSatisfy { $0.count == names.count })
         // uuid order is byte order: 0000… < 0123… < 7b0c… < ffff…, whatever the arrival order.
         #expect(
@@ -116,11 +126,12 @@ struct EventBatchTests {
         // A copy within the batch is a second row of the same id (the sink's COPY then fails on
         // the primary key and the trigger decides), ordered by partition and offset.
         batch.add(TestMessage(partition: 1, offset: 9, timestampMs: nil, payload: BatchFixture.log))
-        let ids = CopyRows.parse(batch.claimRows()).map { $0[0].text ?? "" }
+        let ids = CopyRows.parse(claimRows(batch)).map { $0[0].text ?? "" }
         #expect(ids.filter { $0 == "00000000-0000-0000-0000-000000000003" }.count == 2)
         #expect(ids == ids.sorted())
+        #expect(claimRows(batch, chunkBytes: 1 << 20) == claimRows(batch), "one chunk or one per row: the same rows")
         batch.reset(batchID: 8, startedAtMicros: testNowMicros)
-        #expect(batch.claimRows().isEmpty)
+        #expect(claimRows(batch).isEmpty)
     }
 
     @Test func eventRowsEscapeWhatCopyWouldMisread() throws {
