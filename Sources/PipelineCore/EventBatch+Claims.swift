@@ -43,7 +43,8 @@ extension EventBatch {
             chunk.append(CopyText.tab)
             EventTime.appendPostgresText(micros: claim.eventTimeMicros, to: &chunk)
             chunk.append(CopyText.tab)
-            Self.appendPosition(escapedTopic: escapedTopic, partition: claim.partition, offset: claim.offset, to: &chunk)
+            Self.appendPosition(
+                escapedTopic: escapedTopic, partition: claim.partition, offset: claim.offset, to: &chunk)
             chunk.append(CopyText.newline)
             if chunk.count >= chunkBytes {
                 try write(chunk[...])

@@ -22,7 +22,9 @@ struct DeclaredAggregateTests {
                 'revenue_per_country_per_hour')
         """
 
-    @Test("declared on a loaded database: created by migrate, rebuilt from staging, then kept by batch; a rebuild gives the same rows")
+    @Test(
+        "declared on a loaded database: created by migrate, rebuilt from staging, then kept by batch; a rebuild gives the same rows"
+    )
     func declaredAfterLoad() throws {
         let database = try TestDatabase.migrated("declared")
         let connection = try database.connect()
@@ -63,7 +65,9 @@ struct DeclaredAggregateTests {
         #expect(try migrator(database).migrate().isEmpty, "a second migrate creates nothing")
         // The reader reads the view, like every analytics view.
         #expect(
-            try database.count("SELECT count(*) FROM information_schema.role_table_grants WHERE grantee = 'grafana_reader' AND table_name = 'revenue_per_country_per_hour'")
+            try database.count(
+                "SELECT count(*) FROM information_schema.role_table_grants WHERE grantee = 'grafana_reader' AND table_name = 'revenue_per_country_per_hour'"
+            )
                 == 1)
     }
 
@@ -86,12 +90,14 @@ struct DeclaredAggregateTests {
             throws: (any Error).self, "the CHECK on bucket widths: whole minutes dividing an hour",
             performing: {
                 try database.connect().execute(
-                    "INSERT INTO etl.aggregates (name, bucket_width, measures) VALUES ('odd', interval '7 minutes', '[]')")
+                    "INSERT INTO etl.aggregates (name, bucket_width, measures) VALUES ('odd', interval '7 minutes', '[]')"
+                )
             })
     }
 
     private func migrator(_ database: TestDatabase) throws -> Migrator {
-        try Migrator(connection: database.connect(), migrations: MigrationSource.directory(repositoryMigrationsPath).load())
+        try Migrator(
+            connection: database.connect(), migrations: MigrationSource.directory(repositoryMigrationsPath).load())
     }
 
     /// (hour, country, currency) -> transactions, revenue in cents, distinct buyers.

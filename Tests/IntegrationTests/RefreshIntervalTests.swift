@@ -25,7 +25,9 @@ struct RefreshIntervalTests {
                 "--available-now", "--no-group", "--max-batch-events", "100", "--log-level", "debug",
             ] + (refreshInterval.map { ["--refresh-interval", $0] } ?? []), logFile: log)
         #expect(status == 0)
-        #expect(try database.count("SELECT count(*) FROM etl.batches") >= 6, "several batches: room to refresh between them")
+        #expect(
+            try database.count("SELECT count(*) FROM etl.batches") >= 6, "several batches: room to refresh between them"
+        )
         try expectAggregates(equal: events, in: database)
         let output = try String(contentsOfFile: log, encoding: .utf8)
         return output.split(separator: "\n").filter { $0.contains("aggregates refreshed") }.count
