@@ -7,12 +7,13 @@ import Dispatch
 final class LaneSet {
     let lanes: [Lane]
 
-    /// One lane per sink. The batches' buffers share the reservation one batch had,
-    /// so memory follows the batch-size limits, not the number of lanes.
+    /// One lane per sink. Each reserves room for a whole batch (one lane may get every
+    /// partition); only what a lane writes becomes resident, so memory follows the batches,
+    /// not the number of lanes.
     init(sinks: [any EventSink], topic: String, expectedBytes: Int) {
         precondition(!sinks.isEmpty, "a worker needs at least one sink")
         lanes = sinks.enumerated().map { index, sink in
-            Lane(index: index, sink: sink, topic: topic, expectedBytes: expectedBytes / sinks.count)
+            Lane(index: index, sink: sink, topic: topic, expectedBytes: expectedBytes)
         }
     }
 

@@ -52,7 +52,9 @@ public final class Worker: AssignmentListener {
         self.logger = logger
         self.validator = EventValidator(limits: configuration.limits)
         self.lanes = LaneSet(
-            sinks: sinks, topic: configuration.topic, expectedBytes: configuration.maxBatchBytes / 4)
+            sinks: sinks, topic: configuration.topic,
+            expectedBytes: EventBatch.rowBytesBound(
+                maxBatchBytes: configuration.maxBatchBytes, maxBatchEvents: configuration.maxBatchEvents))
         self.retrier = Retrier(observers: observers, logger: logger, stopSignal: stopSignal)
         self.machine = WorkerStateMachine(configuration: configuration, laneCount: sinks.count)
     }
