@@ -22,8 +22,8 @@ extension PostgresEventSink {
     /// Loads the batch's events with their ids claimed by COPY; false (nothing loaded, the
     /// transaction as it was) when an id was taken or a row refused.
     func copyEventsClaimingIDs(_ batch: EventBatch, on connection: PQConnection) throws -> Bool {
-        try connection.execute("SAVEPOINT \(Self.claimSavepoint)")
-        do {
+        // A refusal also undoes the setting: SET LOCAL is rolled back with its savepoint.
+        try refusalUnderSavepoint(Self.claimSavepoint, on: connection) {
             _ = try connection.copyIn("COPY etl.event_ids (\(EventBatch.claimColumns)) FROM STDIN") { writer in
                 try batch.writeClaimRows(chunkBytes: Self.copyChunkBytes) { rows in
                     try rows.withUnsafeBytes { try writer.write($0) }
@@ -32,13 +32,6 @@ extension PostgresEventSink {
             try connection.execute("SELECT set_config('pipeline.event_ids_claimed', 'on', true)")
             try copy(batch.eventRows[...], into: "staging.events (\(EventBatch.eventColumns))", on: connection)
             try connection.execute("SELECT set_config('pipeline.event_ids_claimed', 'off', true)")
-            try connection.execute("RELEASE SAVEPOINT \(Self.claimSavepoint)")
-            return true
-        } catch let error as PostgresError where error.isRefusalOfData {
-            // Also undoes the setting: SET LOCAL is rolled back with its savepoint.
-            try connection.execute("ROLLBACK TO SAVEPOINT \(Self.claimSavepoint)")
-            try connection.execute("RELEASE SAVEPOINT \(Self.claimSavepoint)")
-            return false
-        }
+        } == nil
     }
 }

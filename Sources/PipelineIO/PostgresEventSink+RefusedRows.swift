@@ -63,14 +63,24 @@ extension PostgresEventSink {
     /// COPYs the rows inside a savepoint; returns PostgreSQL's refusal of the
     /// data (the savepoint rolled back), or nil when they loaded. Other errors throw.
     private func copyUnderSavepoint(_ rows: ArraySlice<UInt8>, on connection: PQConnection) throws -> PostgresError? {
-        try connection.execute("SAVEPOINT \(Self.savepoint)")
-        do {
+        try refusalUnderSavepoint(Self.savepoint, on: connection) {
             try copy(rows, into: "staging.events (\(EventBatch.eventColumns))", on: connection)
-            try connection.execute("RELEASE SAVEPOINT \(Self.savepoint)")
+        }
+    }
+
+    /// Runs `body` inside a savepoint; returns PostgreSQL's refusal of the data (everything
+    /// `body` did rolled back, settings included), or nil when it went through. Other errors throw.
+    func refusalUnderSavepoint(_ name: String, on connection: PQConnection, _ body: () throws -> Void) throws
+        -> PostgresError?
+    {
+        try connection.execute("SAVEPOINT \(name)")
+        do {
+            try body()
+            try connection.execute("RELEASE SAVEPOINT \(name)")
             return nil
         } catch let error as PostgresError where error.isRefusalOfData {
-            try connection.execute("ROLLBACK TO SAVEPOINT \(Self.savepoint)")
-            try connection.execute("RELEASE SAVEPOINT \(Self.savepoint)")
+            try connection.execute("ROLLBACK TO SAVEPOINT \(name)")
+            try connection.execute("RELEASE SAVEPOINT \(name)")
             return error
         }
     }

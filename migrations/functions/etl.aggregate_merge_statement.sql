@@ -19,7 +19,6 @@ DECLARE
     v_value     text;
     v_columns   text := '';
     v_grouped   text := '';
-    v_group_by  text := '1';
     v_measures  text := '';
     v_values    text := '';
     v_updates   text[] := '{}';
@@ -37,7 +36,6 @@ BEGIN
         END IF;
         v_columns := v_columns || format(', %I', v_dimension);
         v_grouped := v_grouped || format(', r.%I', v_dimension);
-        v_group_by := v_group_by || ', ' || (cardinality(string_to_array(v_group_by, ',')) + 1);
     END LOOP;
     IF v_aggregate.event_types IS NOT NULL THEN
         v_where := v_where || format('r.event_type = ANY (%L::text[])', v_aggregate.event_types);
@@ -95,11 +93,11 @@ BEGIN
         $sql$INSERT INTO etl.%I AS t (bucket%s%s)
 SELECT date_bin(%L::interval, r.bucket, TIMESTAMPTZ '2000-01-01 00:00:00+00')%s%s
 FROM pg_temp.etl_refresh_rows AS r%s
-GROUP BY %s
+GROUP BY 1%s
 ON CONFLICT (bucket%s) DO UPDATE SET %s$sql$,
         'agg_' || v_aggregate.name, v_columns, v_measures, v_aggregate.bucket_width, v_grouped, v_values,
         CASE WHEN cardinality(v_where) > 0 THEN E'\nWHERE ' || array_to_string(v_where, ' AND ') ELSE '' END,
-        v_group_by, v_columns, array_to_string(v_updates, ', '));
+        v_grouped, v_columns, array_to_string(v_updates, ', '));
 END;
 $$;
 
