@@ -77,8 +77,27 @@ struct FieldRules {
             _ = try requireString(.orderID)
         }
 
-        return ValidatedEvent(
+        var event = ValidatedEvent(
             eventID: eventID, eventType: eventType, eventTimeMicros: eventTime, userID: userID)
+        event.fields = aggregateFields()
+        return event
+    }
+
+    /// The checks above passed: each of these is a string, or absent or null (nil).
+    private func aggregateFields() -> AggregateFields {
+        func string(_ field: KnownField) -> JSONStringSlice? {
+            fields[field].kind == .string ? fields[field].stringSlice : nil
+        }
+        var aggregate = AggregateFields()
+        aggregate.sessionID = string(.sessionID)
+        aggregate.page = string(.page)
+        aggregate.country = string(.country)
+        aggregate.element = string(.element)
+        aggregate.currency = string(.currency)
+        aggregate.service = string(.service)
+        aggregate.level = string(.level)
+        aggregate.amount = fields[.amount].kind == .number ? fields[.amount].range : nil
+        return aggregate
     }
 
     private func checkAmount() throws(ContractError) {

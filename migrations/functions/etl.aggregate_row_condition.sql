@@ -1,7 +1,7 @@
 -- functions/etl.aggregate_row_condition.sql
 -- The SQL condition over a refresh row (pg_temp.etl_refresh_rows AS r) that a declaration's
 -- only_rows or a measure's "when" names. Declarations name conditions from this list, never
--- write SQL: the refresh builds its statements from them (etl.aggregate_merge_statement).
+-- write SQL: the refresh builds its statements from them (etl.aggregate_partials_statement).
 CREATE OR REPLACE FUNCTION etl.aggregate_row_condition(p_name text)
 RETURNS text
 LANGUAGE plpgsql

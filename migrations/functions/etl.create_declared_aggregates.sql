@@ -19,7 +19,7 @@ BEGIN
     -- Purpose: declaring an aggregate is all it takes to have it.
     FOR v_aggregate IN SELECT * FROM etl.aggregates AS a ORDER BY a.name LOOP
         -- The same checks the refresh will make, before anything is created.
-        PERFORM etl.aggregate_merge_statement(v_aggregate.name);
+        PERFORM etl.aggregate_partials_statement(v_aggregate.name);
         SELECT coalesce(string_agg(format(', %I text NOT NULL', d), '' ORDER BY o), ''),
                coalesce(string_agg(format(', %I', d), '' ORDER BY o), ''),
                coalesce(string_agg(format(', a.%I', d), '' ORDER BY o), '')

@@ -2,8 +2,10 @@
 -- Session windows (a new session after 30 minutes without events; ends 30
 -- minutes after its last event), merged from pieces instead of re-read:
 -- - the users of the batches this refresh adds: the sessions their new events
---   can touch are taken out (DELETE ... RETURNING) and become pieces, each
---   new event one more piece; the pieces are chained into sessions again
+--   can touch are taken out (DELETE ... RETURNING) and become pieces, beside
+--   the pieces the worker shipped (in pg_temp.etl_refresh_sessions on entry:
+--   etl.refresh_aggregates put them there) and one piece per event read back
+--   (pg_temp.etl_refresh_rows, from_batch); the pieces are chained into sessions again
 --   (a piece more than 30 minutes after every earlier one starts a new
 --   session) and summed. A late event inside a session, before or after it,
 --   or bridging two, costs the same as an append: staging is not read.
@@ -28,13 +30,16 @@ BEGIN
     -- Purpose: session windows whose cost follows the new events.
     -- The sessions taken out all end at or after their user's first new event:
     -- a plain value, so the partitions ending earlier are pruned.
-    SELECT min(r.event_time) INTO v_first FROM pg_temp.etl_refresh_rows AS r WHERE r.from_batch;
+    INSERT INTO pg_temp.etl_refresh_sessions (user_id, first_at, last_at, events, pages, revenue)
+    SELECT r.user_id, r.event_time, r.event_time, 1, (r.event_type = 'page_view')::integer, coalesce(r.amount, 0)
+    FROM pg_temp.etl_refresh_rows AS r
+    WHERE r.from_batch AND NOT r.user_id = ANY (coalesce(p_users, '{}'));
+    SELECT min(p.first_at) INTO v_first FROM pg_temp.etl_refresh_sessions AS p;
     IF v_first IS NOT NULL THEN
         WITH added AS (
-            SELECT r.user_id, min(r.event_time) AS t_from, max(r.event_time) AS t_to
-            FROM pg_temp.etl_refresh_rows AS r
-            WHERE r.from_batch AND NOT r.user_id = ANY (coalesce(p_users, '{}'))
-            GROUP BY r.user_id
+            SELECT p.user_id, min(p.first_at) AS t_from, max(p.last_at) AS t_to
+            FROM pg_temp.etl_refresh_sessions AS p
+            GROUP BY p.user_id
         ),
         taken AS (
             DELETE FROM etl.agg_user_sessions AS s
@@ -44,11 +49,7 @@ BEGIN
             RETURNING s.user_id, s.session_start, s.last_event_at, s.events, s.pages, s.revenue
         )
         INSERT INTO pg_temp.etl_refresh_sessions (user_id, first_at, last_at, events, pages, revenue)
-        SELECT t.user_id, t.session_start, t.last_event_at, t.events, t.pages, t.revenue FROM taken AS t
-        UNION ALL
-        SELECT r.user_id, r.event_time, r.event_time, 1, (r.event_type = 'page_view')::integer, coalesce(r.amount, 0)
-        FROM pg_temp.etl_refresh_rows AS r
-        WHERE r.from_batch AND NOT r.user_id = ANY (coalesce(p_users, '{}'));
+        SELECT t.user_id, t.session_start, t.last_event_at, t.events, t.pages, t.revenue FROM taken AS t;
     END IF;
 
     IF p_users IS NOT NULL THEN

@@ -1,9 +1,10 @@
 -- functions/etl.prepare_refresh_rows.sql
 -- Empties (creating them first in this session if needed) the temp tables a
 -- refresh works in: etl_refresh_rows, the rows it adds (from_batch: the row
--- belongs to a batch this refresh adds, rather than to a minute it
--- recomputes), and etl_refresh_sessions, the pieces of the session windows it
--- merges. A temp table lives as long as its session: created once per
+-- belongs to a batch this refresh adds and reads back, rather than to a minute
+-- it recomputes), etl_refresh_partials, the partial aggregates it merges (as
+-- etl.batch_partials, 0021, without batch_id), and etl_refresh_sessions, the
+-- pieces of the session windows it merges. A temp table lives as long as its session: created once per
 -- connection, not per refresh (no catalog churn); ON COMMIT DELETE ROWS
 -- empties it when the refresh's transaction ends.
 CREATE OR REPLACE FUNCTION etl.prepare_refresh_rows()
@@ -13,8 +14,9 @@ SET search_path = ''
 AS $$
 BEGIN
     -- Purpose: one place defines the refresh's working set.
-    IF to_regclass('pg_temp.etl_refresh_rows') IS NULL THEN
-        CREATE TEMPORARY TABLE etl_refresh_rows (
+    -- The newest of the three decides: a connection older than 0021 has the other two.
+    IF to_regclass('pg_temp.etl_refresh_partials') IS NULL THEN
+        CREATE TEMPORARY TABLE IF NOT EXISTS etl_refresh_rows (
             event_time timestamptz NOT NULL,
             bucket     timestamptz NOT NULL,
             event_type text        NOT NULL,
@@ -29,7 +31,20 @@ BEGIN
             level      text,
             from_batch boolean     NOT NULL
         ) ON COMMIT DELETE ROWS;
-        CREATE TEMPORARY TABLE etl_refresh_sessions (
+        CREATE TEMPORARY TABLE IF NOT EXISTS etl_refresh_partials (
+            aggregate  text        NOT NULL,
+            bucket     timestamptz NOT NULL,
+            event_type text,
+            page       text,
+            country    text,
+            currency   text,
+            service    text,
+            level      text,
+            counts     bigint[],
+            sums       numeric[],
+            sketches   public.hll[]
+        ) ON COMMIT DELETE ROWS;
+        CREATE TEMPORARY TABLE IF NOT EXISTS etl_refresh_sessions (
             user_id  text        NOT NULL,
             first_at timestamptz NOT NULL,
             last_at  timestamptz NOT NULL,
@@ -39,10 +54,11 @@ BEGIN
         ) ON COMMIT DELETE ROWS;
         -- Only this session ever sees a temp table; a role it switches to
         -- (SET ROLE) may refresh too.
-        GRANT SELECT, INSERT, DELETE ON pg_temp.etl_refresh_rows, pg_temp.etl_refresh_sessions TO PUBLIC;
+        GRANT SELECT, INSERT, DELETE ON pg_temp.etl_refresh_rows, pg_temp.etl_refresh_partials, pg_temp.etl_refresh_sessions TO PUBLIC;
     ELSE
         -- a second refresh in the same transaction (tests, rebuild_aggregates)
         DELETE FROM pg_temp.etl_refresh_rows;
+        DELETE FROM pg_temp.etl_refresh_partials;
         DELETE FROM pg_temp.etl_refresh_sessions;
     END IF;
 END;

@@ -1,6 +1,8 @@
 -- functions/etl.refresh_aggregates.sql
 -- Adds the rows of the marked batches to every declared aggregate (etl.aggregates) and the
--- session windows, once each, read by batch_id. A mark without a batch (a rebuild,
+-- session windows, once each: the partial aggregates and session pieces the worker shipped
+-- with a batch (etl.batch_partials, etl.batch_session_pieces, 0021), or, for a batch it did
+-- not aggregate, its rows read back by batch_id. A mark without a batch (a rebuild,
 -- etl.mark_for_rebuild, or one inserted by hand) recomputes its whole UTC hour: every
 -- aggregate's buckets there are cleared and the hour's staged rows added again (a bucket lies
 -- within one hour: 0020), except rows of batches whose marks are still pending.
@@ -17,6 +19,8 @@ SET work_mem = '64MB'
 AS $$
 DECLARE
     v_batches    bigint[];       -- batches whose rows are added
+    v_shipped    bigint[];       -- those the worker aggregated itself
+    v_read_back  bigint[];       -- the others: their rows are read back
     v_batches_lo timestamptz;    -- their marked minutes: [lo, hi)
     v_batches_hi timestamptz;
     v_recomputed timestamptz[];  -- hours recomputed whole (marks without a batch)
@@ -51,14 +55,38 @@ BEGIN
     r AS (SELECT d.user_id, min(d.first_time) AS t_from, max(d.last_time) AS t_to FROM d GROUP BY d.user_id)
     SELECT array_agg(r.user_id), array_agg(r.t_from), array_agg(r.t_to) INTO v_users, v_from, v_to FROM r;
 
+    SELECT array_agg(b.batch_id) INTO v_shipped
+    FROM etl.batches AS b
+    WHERE b.batch_id = ANY (v_batches) AND b.aggregated_by_worker;
+    -- A batch without a ledger row (rows staged by hand) is read back.
+    SELECT array_agg(m.batch_id) INTO v_read_back
+    FROM unnest(v_batches) AS m(batch_id)
+    WHERE NOT m.batch_id = ANY (coalesce(v_shipped, '{}'));
+
     PERFORM etl.prepare_refresh_rows();
-    IF v_batches IS NOT NULL THEN
+    IF v_shipped IS NOT NULL THEN
+        -- A recomputed hour's buckets come whole from staging, below.
+        WITH taken AS (DELETE FROM etl.batch_partials AS p WHERE p.batch_id = ANY (v_shipped) RETURNING p.*)
+        INSERT INTO pg_temp.etl_refresh_partials
+        SELECT t.aggregate, t.bucket, t.event_type, t.page, t.country, t.currency, t.service, t.level,
+               t.counts, t.sums, t.sketches
+        FROM taken AS t
+        WHERE v_recomputed IS NULL OR NOT date_trunc('hour', t.bucket, 'UTC') = ANY (v_recomputed);
+        -- Every piece: the session windows take a batch's events whatever hour they fall in
+        -- (from_batch below), except a rebuilt user's, which the rebuild reads from staging.
+        WITH taken AS (DELETE FROM etl.batch_session_pieces AS p WHERE p.batch_id = ANY (v_shipped) RETURNING p.*)
+        INSERT INTO pg_temp.etl_refresh_sessions (user_id, first_at, last_at, events, pages, revenue)
+        SELECT t.user_id, t.first_at, t.last_at, t.events, t.pages, t.revenue
+        FROM taken AS t
+        WHERE NOT t.user_id = ANY (coalesce(v_users, '{}'));
+    END IF;
+    IF v_read_back IS NOT NULL THEN
         -- Rows in a recomputed hour come in with the hour, below.
         INSERT INTO pg_temp.etl_refresh_rows
         SELECT i.event_time, i.bucket, i.event_type, i.user_id, i.session_id, i.steps, i.page, i.country, i.currency,
                i.amount, i.service, i.level, true
         FROM etl.aggregate_inputs AS i
-        WHERE i.batch_id = ANY (v_batches)
+        WHERE i.batch_id = ANY (v_read_back)
           -- Every row of a marked batch is in a marked minute. Whole UTC days, as
           -- plain values: the other days' partitions are pruned, and the range is
           -- too wide for the planner to read it instead of the batch_id index.
@@ -84,7 +112,7 @@ BEGIN
         -- is the next refresh's to add.
         INSERT INTO pg_temp.etl_refresh_rows
         SELECT i.event_time, i.bucket, i.event_type, i.user_id, i.session_id, i.steps, i.page, i.country, i.currency,
-               i.amount, i.service, i.level, i.batch_id = ANY (coalesce(v_batches, '{}'))
+               i.amount, i.service, i.level, i.batch_id = ANY (coalesce(v_read_back, '{}'))
         FROM etl.aggregate_inputs AS i
         WHERE i.event_time >= v_lo AND i.event_time < v_hi
           AND NOT EXISTS (SELECT FROM etl.dirty_minutes AS p WHERE p.batch_id = i.batch_id);
