@@ -42,7 +42,7 @@ let package = Package(
         .target(
             name: "PipelineCore",
             dependencies: [
-                "EventContract",
+                "EventContract", "Sketches",
                 .product(name: "Logging", package: "swift-log"),
             ]),
 

@@ -44,6 +44,8 @@ public struct EventBatch {
     public private(set) var kafkaTimestampsMs: [Int64] = []
     /// Each accepted event's claim on its event_id, in arrival order (`claimRows()` sorts them).
     public private(set) var claims: [EventIDClaim] = []
+    /// What the declared aggregates and session windows read of each accepted event.
+    public private(set) var aggregateInputs = AggregateInputs()
 
     /// Indexed by partition number; `messages == 0` means the partition is not in this batch.
     private var rangesByPartition: [PartitionRange] = []
@@ -83,6 +85,7 @@ public struct EventBatch {
         rejectRows.removeAll(keepingCapacity: true)
         kafkaTimestampsMs.removeAll(keepingCapacity: true)
         claims.removeAll(keepingCapacity: true)
+        aggregateInputs.reset()
         rejectedByReason.removeAll(keepingCapacity: true)
         days.removeAll(keepingCapacity: true)
         for index in rangesByPartition.indices { rangesByPartition[index].messages = 0 }
@@ -175,6 +178,7 @@ public struct EventBatch {
             EventIDClaim(
                 eventID: event.eventID, eventTimeMicros: event.eventTimeMicros, partition: message.partition,
                 offset: message.offset))
+        aggregateInputs.append(event, message: payload)
 
         let day = EventTime.dayNumber(micros: event.eventTimeMicros)
         if days.last != day && !days.contains(day) { days.append(day) }

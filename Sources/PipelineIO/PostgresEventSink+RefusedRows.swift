@@ -9,6 +9,8 @@ extension PostgresEventSink {
     struct RefusedRows {
         var rejectRows: [UInt8] = []
         var count = 0
+        /// Every event loaded, none a copy: staging holds exactly the batch's events.
+        var everyEventNew = false
     }
 
     static let savepoint = "pipeline_rows"
@@ -19,6 +21,7 @@ extension PostgresEventSink {
         if batchesWithoutClaimCopy > 0 {
             batchesWithoutClaimCopy -= 1
         } else if try copyEventsClaimingIDs(batch, on: connection) {
+            refused.everyEventNew = true
             return refused
         } else {
             batchesWithoutClaimCopy = Self.batchesWithoutClaimCopyAfterACopy

@@ -17,6 +17,8 @@ public final class PostgresEventSink: EventSink {
     private var batchWithUnknownOutcome: Int64?
     /// Batches still to load without claiming their ids by COPY first (PostgresEventSink+Claims).
     var batchesWithoutClaimCopy = 0
+    /// `etl.aggregates` as last read, and what the worker made of it (PostgresEventSink+Partials).
+    var declarationsCache: (json: String, declarations: [AggregateDeclaration]?)?
 
     /// Bytes handed to libpq per PQputCopyData call.
     static let copyChunkBytes = 1 << 20
@@ -144,8 +146,10 @@ public final class PostgresEventSink: EventSink {
             let refused = try copyEventsIsolatingRefusedRows(batch, on: connection)
             try copy(batch.rejectRows[...], into: "etl.rejected_events (\(EventBatch.rejectColumns))", on: connection)
             try copy(refused.rejectRows[...], into: "etl.rejected_events (\(EventBatch.rejectColumns))", on: connection)
+            let aggregated = refused.everyEventNew ? try shipPartialAggregates(batch, on: connection) : false
             let copyMs = WallClock.monotonicMs() - copyStarted
-            let ledgerRow = try insertLedgerRow(batch, refusedRows: refused.count, copyMs: copyMs, on: connection)
+            let ledgerRow = try insertLedgerRow(
+                batch, refusedRows: refused.count, aggregated: aggregated, copyMs: copyMs, on: connection)
             try connection.execute("COMMIT")
             return .committed(try Self.commitSummary(batch, ledgerRow: ledgerRow))
         } catch {
@@ -170,9 +174,9 @@ public final class PostgresEventSink: EventSink {
 
     /// Writes the batch's ledger row; returns its `summaryColumns`. Duplicates and
     /// conflicts are what the staging.events trigger moved to etl.duplicate_events.
-    private func insertLedgerRow(_ batch: EventBatch, refusedRows: Int, copyMs: Int64, on connection: PQConnection)
-        throws -> PQResult
-    {
+    private func insertLedgerRow(
+        _ batch: EventBatch, refusedRows: Int, aggregated: Bool, copyMs: Int64, on connection: PQConnection
+    ) throws -> PQResult {
         var batch = batch  // latencySummary sorts the timestamps: a copy of those alone
         let latency = batch.latencySummary(commitMicros: WallClock.nowMicros())
         let partitionsJSON =
@@ -190,10 +194,10 @@ public final class PostgresEventSink: EventSink {
             INSERT INTO etl.batches (
                 batch_id, worker_id, topic, started_at, events, rejected, bytes, partitions,
                 min_kafka_timestamp, max_kafka_timestamp, latency_p50_ms, latency_p95_ms, latency_max_ms, copy_ms,
-                duplicates, conflicts)
+                duplicates, conflicts, aggregated_by_worker)
             SELECT $1, $2, $3, to_timestamp($4::double precision / 1e6), $5::integer - d.duplicates - d.conflicts, $6,
                 $7, $8::jsonb, to_timestamp($9::double precision / 1e3), to_timestamp($10::double precision / 1e3),
-                $11, $12, $13, $14, d.duplicates, d.conflicts
+                $11, $12, $13, $14, d.duplicates, d.conflicts, $15
             FROM diverted AS d
             RETURNING \(Self.summaryColumns)
             """,
@@ -203,7 +207,7 @@ public final class PostgresEventSink: EventSink {
                 String(batch.rejected + refusedRows), String(batch.bytes), partitionsJSON,
                 batch.minKafkaTimestampMs.map { String($0) }, batch.maxKafkaTimestampMs.map { String($0) },
                 latency.map { String($0.p50Ms) }, latency.map { String($0.p95Ms) }, latency.map { String($0.maxMs) },
-                String(copyMs),
+                String(copyMs), String(aggregated),
             ])
     }
 

@@ -1,0 +1,168 @@
+import EventContract
+import Sketches
+
+/// What a batch's declared aggregates and session windows read of each accepted event: the
+/// columns of `etl.aggregate_inputs`, computed the same way, kept compact while the batch fills
+/// (strings interned, hashes computed once), so that the worker can ship the batch's partial
+/// aggregates (`PartialAggregates`) and session pieces (`SessionPieces`) instead of PostgreSQL
+/// reading the events back.
+public struct AggregateInputs {
+    /// One accepted event. Dimension values index `values`; `absent` is SQL NULL.
+    struct Event {
+        var timeMicros: Int64
+        var user: Int32
+        var page: Int32
+        var country: Int32
+        var currency: Int32
+        var service: Int32
+        var level: Int32
+        /// The amount of a transaction, nil for other types.
+        var amount: DecimalAmount?
+        /// `hll_hash_text(octet_length(user_id) || ':' || user_id || session_id)`; valid when in a session.
+        var sessionHash: UInt64
+        var type: EventType
+        /// etl.aggregate_inputs' `steps`, plus `inSession`.
+        var flags: UInt8
+
+        static let viewed: UInt8 = 1
+        static let clicked: UInt8 = 2
+        static let addedToCart: UInt8 = 4
+        static let paid: UInt8 = 8
+        static let inSession: UInt8 = 16
+
+        func satisfies(_ condition: AggregateDeclaration.RowCondition?) -> Bool {
+            switch condition {
+            case nil: true
+            case .inSession: flags & Self.inSession != 0
+            case .viewed: flags & Self.viewed != 0
+            case .clicked: flags & Self.clicked != 0
+            case .addedToCart: flags & Self.addedToCart != 0
+            case .paid: flags & Self.paid != 0
+            }
+        }
+    }
+
+    static let absent: Int32 = -1
+
+    private(set) var events: [Event] = []
+    /// User ids (decoded UTF-8) and their hashes (`hll_hash_text(user_id)`).
+    private(set) var users = InternedBytes()
+    private(set) var userHashes: [UInt64] = []
+    /// Dimension values (decoded UTF-8), '(none)' included.
+    private(set) var values = InternedBytes()
+    /// False once an amount could not be taken exactly (`DecimalAmount`): the batch is then
+    /// aggregated from staging by the refresh.
+    public private(set) var isExact = true
+
+    private var scratch: [UInt8] = []
+    private var noneValue: Int32 = 0
+
+    public init() { reset() }
+
+    public var count: Int { events.count }
+
+    public mutating func reset() {
+        events.removeAll(keepingCapacity: true)
+        users.removeAll()
+        userHashes.removeAll(keepingCapacity: true)
+        values.removeAll()
+        isExact = true
+        noneValue = values.id(of: Array("(none)".utf8)).id
+    }
+
+    /// Appends an accepted event, its fields read from its message as etl.aggregate_inputs reads them.
+    mutating func append(_ event: ValidatedEvent, message: UnsafeRawBufferPointer) {
+        let fields = event.fields
+        decode(event.userID, of: message)
+        let (user, isNewUser) = users.id(of: scratch)
+        if isNewUser { userHashes.append(scratch.withUnsafeBytes { MurmurHash3.hash64($0) }) }
+
+        var flags: UInt8 = 0
+        var sessionHash: UInt64 = 0
+        if let session = fields.sessionID {
+            flags |= Event.inSession
+            // octet_length(user_id) || ':' || user_id || session_id
+            var key = Array(String(scratch.count).utf8)
+            key.append(UInt8(ascii: ":"))
+            key += scratch
+            decode(session, of: message)
+            key += scratch
+            sessionHash = key.withUnsafeBytes { MurmurHash3.hash64($0) }
+        }
+        var row = Event(
+            timeMicros: event.eventTimeMicros, user: user, page: Self.absent,
+            country: value(fields.country, of: message), currency: Self.absent, service: Self.absent,
+            level: Self.absent, amount: nil, sessionHash: sessionHash, type: event.eventType, flags: flags)
+        switch event.eventType {
+        case .pageView:
+            row.flags |= Event.viewed
+            row.page = value(fields.page, of: message)
+        case .click:
+            row.flags |= Event.clicked
+            if let element = fields.element {
+                decode(element, of: message)
+                if scratch.elementsEqual("add_to_cart".utf8) { row.flags |= Event.addedToCart }
+            }
+        case .transaction:
+            row.flags |= Event.paid
+            row.currency = value(fields.currency, of: message)
+            if let range = fields.amount, let amount = DecimalAmount(json: UnsafeRawBufferPointer(rebasing: message[range])) {
+                row.amount = amount
+            } else {
+                isExact = false
+            }
+        case .log:
+            row.service = value(fields.service, of: message)
+            row.level = value(fields.level, of: message)
+        }
+        events.append(row)
+    }
+
+    func value(of dimension: AggregateDeclaration.Dimension, _ event: Event) -> Int32 {
+        switch dimension {
+        case .eventType: Int32(event.type.rawValue)
+        case .page: event.page
+        case .country: event.country
+        case .currency: event.currency
+        case .service: event.service
+        case .level: event.level
+        }
+    }
+
+    /// `coalesce(payload ->> name, '(none)')`.
+    private mutating func value(_ slice: JSONStringSlice?, of message: UnsafeRawBufferPointer) -> Int32 {
+        guard let slice else { return noneValue }
+        decode(slice, of: message)
+        return values.id(of: scratch).id
+    }
+
+    private mutating func decode(_ slice: JSONStringSlice, of message: UnsafeRawBufferPointer) {
+        scratch.removeAll(keepingCapacity: true)
+        if slice.hasEscapes {
+            JSONText.appendDecoded(slice, of: message, to: &scratch)
+        } else {
+            scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: message[slice.range]))
+        }
+    }
+}
+
+/// Distinct byte strings numbered in order of first appearance.
+struct InternedBytes {
+    private var ids: [[UInt8]: Int32] = [:]
+    private(set) var values: [[UInt8]] = []
+
+    mutating func id(of bytes: [UInt8]) -> (id: Int32, isNew: Bool) {
+        if let id = ids[bytes] { return (id, false) }
+        let id = Int32(values.count)
+        ids[bytes] = id
+        values.append(bytes)
+        return (id, true)
+    }
+
+    mutating func removeAll() {
+        ids.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+    }
+
+    subscript(id: Int32) -> [UInt8] { values[Int(id)] }
+}

@@ -1,0 +1,171 @@
+import EventContract
+import Sketches
+
+/// A batch's partial aggregates, as `etl.aggregate_partials_statement` computes them from the
+/// batch's staged rows, row for row: for every declaration, one row per bucket and dimension
+/// values the batch touched, each measure at its position in the array of its kind (counts,
+/// sums, sketches), the others NULL. The worker COPYs these rows into `etl.batch_partials` with
+/// the batch, and the refresh merges them instead of reading the events back
+/// (Tests/IntegrationTests/ShippedPartialsTests compares both ways).
+public enum PartialAggregates {
+    public static let columns =
+        "batch_id, aggregate, bucket, event_type, page, country, currency, service, level, counts, sums, sketches"
+
+    /// Appends the COPY text rows of every declaration's partials; false (`out` partly
+    /// written) when a sum left the exact range.
+    public static func appendRows(
+        of inputs: AggregateInputs, declarations: [AggregateDeclaration], batchID: Int64, to out: inout [UInt8]
+    ) -> Bool {
+        for declaration in declarations {
+            var table = KeyTable(declaration: declaration)
+            for event in inputs.events { table.add(event, inputs: inputs) }
+            guard !table.overflowed else { return false }
+            table.appendRows(inputs: inputs, batchID: batchID, to: &out)
+        }
+        return true
+    }
+
+    /// A bucket and the declared dimensions' values (`AggregateInputs.absent` for the others).
+    struct Key: Hashable {
+        var bucket: Int64
+        var values: (Int32, Int32, Int32, Int32, Int32, Int32)
+
+        static func == (lhs: Key, rhs: Key) -> Bool {
+            lhs.bucket == rhs.bucket && lhs.values == rhs.values
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(bucket)
+            hasher.combine(values.0)
+            hasher.combine(values.1)
+            hasher.combine(values.2)
+            hasher.combine(values.3)
+            hasher.combine(values.4)
+            hasher.combine(values.5)
+        }
+    }
+
+    /// One declaration's keys and their measures, in flat arrays: key slot × measure.
+    struct KeyTable {
+        let declaration: AggregateDeclaration
+        var slots: [Key: Int] = [:]
+        var keys: [Key] = []
+        var counts: [Int64] = []
+        var sums: [DecimalSum] = []
+        var sketches: [HyperLogLog] = []
+        let declared: [Bool]
+
+        init(declaration: AggregateDeclaration) {
+            self.declaration = declaration
+            declared = AggregateDeclaration.Dimension.allCases.map { declaration.dimensions.contains($0) }
+        }
+
+        mutating func add(_ event: AggregateInputs.Event, inputs: AggregateInputs) {
+            if let types = declaration.eventTypes, !types.contains(event.type) { return }
+            guard event.satisfies(declaration.onlyRows) else { return }
+            let slot = self.slot(for: key(of: event, inputs: inputs))
+            let measureCount = declaration.measures.count
+            for (position, measure) in declaration.measures.enumerated() where event.satisfies(measure.condition) {
+                let index = slot * measureCount + position
+                switch measure {
+                case .count: counts[index] += 1
+                case .sumOfAmount: if let amount = event.amount { sums[index].add(amount) }
+                case .distinctUsers: sketches[index].add(hash: inputs.userHashes[Int(event.user)])
+                case .distinctSessions:
+                    // hll_hash_text(NULL) is NULL, which hll_add_agg skips.
+                    if event.flags & AggregateInputs.Event.inSession != 0 { sketches[index].add(hash: event.sessionHash) }
+                }
+            }
+        }
+
+        private func key(of event: AggregateInputs.Event, inputs: AggregateInputs) -> Key {
+            func value(_ dimension: AggregateDeclaration.Dimension, _ position: Int) -> Int32 {
+                declared[position] ? inputs.value(of: dimension, event) : AggregateInputs.absent
+            }
+            // date_bin from 2000-01-01 UTC, a whole number of hours after the epoch: the
+            // widths divide an hour, so flooring from the epoch gives the same buckets.
+            let width = declaration.bucketWidthMicros
+            var bucket = event.timeMicros / width * width
+            if bucket > event.timeMicros { bucket -= width }
+            return Key(
+                bucket: bucket,
+                values: (
+                    value(.eventType, 0), value(.page, 1), value(.country, 2), value(.currency, 3), value(.service, 4),
+                    value(.level, 5)
+                ))
+        }
+
+        private mutating func slot(for key: Key) -> Int {
+            if let slot = slots[key] { return slot }
+            let slot = keys.count
+            slots[key] = slot
+            keys.append(key)
+            let measureCount = declaration.measures.count
+            counts.append(contentsOf: repeatElement(0, count: measureCount))
+            sums.append(contentsOf: repeatElement(DecimalSum(), count: measureCount))
+            sketches.append(contentsOf: repeatElement(HyperLogLog(), count: measureCount))
+            return slot
+        }
+
+        func appendRows(inputs: AggregateInputs, batchID: Int64, to out: inout [UInt8]) {
+            let measureCount = declaration.measures.count
+            var sketch: [UInt8] = []
+            for (slot, key) in keys.enumerated() {
+                CopyText.appendInteger(batchID, to: &out)
+                out.append(CopyText.tab)
+                CopyText.appendEscaped(declaration.name, to: &out)
+                out.append(CopyText.tab)
+                EventTime.appendPostgresText(micros: key.bucket, to: &out)
+                let values = [key.values.0, key.values.1, key.values.2, key.values.3, key.values.4, key.values.5]
+                for (position, value) in values.enumerated() {
+                    out.append(CopyText.tab)
+                    if value == AggregateInputs.absent {
+                        CopyText.appendNull(to: &out)
+                    } else if position == 0 {
+                        CopyText.appendEscaped(EventType(rawValue: UInt8(value))!.name, to: &out)
+                    } else {
+                        CopyText.appendEscaped(inputs.values[value], to: &out)
+                    }
+                }
+                // Arrays: one element per measure, NULL where the measure is of another kind.
+                for kind in 0..<3 {
+                    out.append(CopyText.tab)
+                    out.append(UInt8(ascii: "{"))
+                    for (position, measure) in declaration.measures.enumerated() {
+                        if position > 0 { out.append(UInt8(ascii: ",")) }
+                        let index = slot * measureCount + position
+                        switch (kind, measure) {
+                        case (0, .count):
+                            CopyText.appendInteger(counts[index], to: &out)
+                        case (1, .sumOfAmount):
+                            sums[index].appendText(to: &out)
+                        case (2, .distinctUsers), (2, .distinctSessions):
+                            // "\\x<hex>" in the array literal, its backslashes doubled again for COPY.
+                            out.append(contentsOf: #""\\\\x"#.utf8)
+                            sketch.removeAll(keepingCapacity: true)
+                            sketches[index].serialize(into: &sketch)
+                            appendHex(sketch, to: &out)
+                            out.append(UInt8(ascii: "\""))
+                        default:
+                            out.append(contentsOf: "NULL".utf8)
+                        }
+                    }
+                    out.append(UInt8(ascii: "}"))
+                }
+                out.append(CopyText.newline)
+            }
+        }
+
+        /// Whether any sum left the exact range.
+        var overflowed: Bool { sums.contains { $0.overflowed } }
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    static func appendHex(_ bytes: [UInt8], to out: inout [UInt8]) {
+        for byte in bytes {
+            out.append(hexDigits[Int(byte >> 4)])
+            out.append(hexDigits[Int(byte & 15)])
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import EventContract
+
+/// A batch's events chained into sessions per user within the batch, as
+/// `etl.merge_user_sessions` chains pieces: sorted by time, an event 30 minutes or more after
+/// the previous one starts a new piece. Chaining is associative, so the refresh chaining these
+/// pieces with the stored sessions gives what chaining the events one by one gives. The worker
+/// COPYs them into `etl.batch_session_pieces` with the batch.
+public enum SessionPieces {
+    public static let columns = "batch_id, user_id, first_at, last_at, events, pages, revenue"
+    static let gapMicros: Int64 = 30 * 60 * 1_000_000
+
+    /// Appends one COPY text row per piece; false (`out` partly written) when a revenue sum
+    /// left the exact range.
+    public static func appendRows(of inputs: AggregateInputs, batchID: Int64, to out: inout [UInt8]) -> Bool {
+        let events = inputs.events
+        let order = events.indices.sorted {
+            (events[$0].user, events[$0].timeMicros) < (events[$1].user, events[$1].timeMicros)
+        }
+        var start = order.startIndex
+        while start < order.endIndex {
+            let first = events[order[start]]
+            var last = first.timeMicros
+            var count: Int64 = 0
+            var pages: Int64 = 0
+            var revenue = DecimalSum()
+            var next = start
+            while next < order.endIndex {
+                let event = events[order[next]]
+                guard event.user == first.user, event.timeMicros - last < gapMicros else { break }
+                last = event.timeMicros
+                count += 1
+                if event.type == .pageView { pages += 1 }
+                if let amount = event.amount { revenue.add(amount) }
+                next += 1
+            }
+            guard !revenue.overflowed else { return false }
+            CopyText.appendInteger(batchID, to: &out)
+            out.append(CopyText.tab)
+            CopyText.appendEscaped(inputs.users[first.user], to: &out)
+            out.append(CopyText.tab)
+            EventTime.appendPostgresText(micros: first.timeMicros, to: &out)
+            out.append(CopyText.tab)
+            EventTime.appendPostgresText(micros: last, to: &out)
+            out.append(CopyText.tab)
+            CopyText.appendInteger(count, to: &out)
+            out.append(CopyText.tab)
+            CopyText.appendInteger(pages, to: &out)
+            out.append(CopyText.tab)
+            revenue.appendText(to: &out)
+            out.append(CopyText.newline)
+            start = next
+        }
+        return true
+    }
+}

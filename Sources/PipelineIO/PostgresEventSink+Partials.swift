@@ -1,0 +1,61 @@
+import LibPQ
+import Logging
+import PipelineCore
+
+/// The worker aggregates the batch itself: in the batch's transaction, after its events, it
+/// COPYs the batch's partial aggregates for every declaration in `etl.aggregates` (read in the
+/// same transaction, so a declaration added meanwhile is never missed) and its session pieces,
+/// and the ledger row says so (`aggregated_by_worker`); the refresh merges them instead of
+/// reading the events back (0021).
+///
+/// Only a batch whose events all loaded as new is aggregated here: a copy or a refused row
+/// means the rows in staging differ from the batch. So does a batch the worker cannot sum
+/// exactly, or a declaration it does not understand. Those batches are aggregated by the
+/// refresh from staging, with the same result; so is one whose rows PostgreSQL refuses here
+/// (logged: that is a bug).
+extension PostgresEventSink {
+    static let partialsSavepoint = "pipeline_partials"
+
+    /// Whether the batch's partial aggregates and session pieces were loaded with it.
+    func shipPartialAggregates(_ batch: EventBatch, on connection: PQConnection) throws -> Bool {
+        let inputs = batch.aggregateInputs
+        guard inputs.isExact, inputs.count > 0 else { return false }
+        guard let declarations = try aggregateDeclarations(on: connection) else { return false }
+        var partials: [UInt8] = []
+        var pieces: [UInt8] = []
+        guard
+            PartialAggregates.appendRows(
+                of: inputs, declarations: declarations, batchID: batch.batchID, to: &partials),
+            SessionPieces.appendRows(of: inputs, batchID: batch.batchID, to: &pieces)
+        else { return false }
+        let refusal = try refusalUnderSavepoint(Self.partialsSavepoint, on: connection) {
+            try copy(partials[...], into: "etl.batch_partials (\(PartialAggregates.columns))", on: connection)
+            try copy(pieces[...], into: "etl.batch_session_pieces (\(SessionPieces.columns))", on: connection)
+        }
+        if let refusal {
+            logger.error(
+                "PostgreSQL refused the batch's partial aggregates; the refresh aggregates it from staging",
+                metadata: [
+                    LogKeys.batchID: "\(batch.batchID)",
+                    LogKeys.error: "\(refusal.sqlState.map { "SQLSTATE \($0): " } ?? "")\(refusal.message)",
+                ])
+            return false
+        }
+        return true
+    }
+
+    /// The declarations, parsed again only when their text changed; nil when one is outside
+    /// the worker's vocabulary (warned about once per change).
+    private func aggregateDeclarations(on connection: PQConnection) throws -> [AggregateDeclaration]? {
+        let json = try connection.execute(AggregateDeclaration.declarationsQuery).value(0, 0) ?? "[]"
+        if let cached = declarationsCache, cached.json == json { return cached.declarations }
+        let declarations = AggregateDeclaration.decodeAll(json: json)
+        declarationsCache = (json, declarations)
+        if declarations == nil {
+            logger.warning(
+                "a declaration in etl.aggregates is outside what the worker can aggregate; the refresh aggregates every batch from staging"
+            )
+        }
+        return declarations
+    }
+}
