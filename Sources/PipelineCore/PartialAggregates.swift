@@ -11,14 +11,17 @@ public enum PartialAggregates {
     public static let columns =
         "batch_id, aggregate, bucket, event_type, page, country, currency, service, level, counts, sums, sketches"
 
-    /// Appends the COPY text rows of every declaration's partials; false (`out` partly
-    /// written) when a sum left the exact range.
+    /// Appends the COPY text rows of every declaration's partials, leaving out the events at
+    /// the positions `excluding` names; false (`out` partly written) when a sum left the exact range.
     public static func appendRows(
-        of inputs: AggregateInputs, declarations: [AggregateDeclaration], batchID: Int64, to out: inout [UInt8]
+        of inputs: AggregateInputs, declarations: [AggregateDeclaration], batchID: Int64, excluding: Set<Int> = [],
+        to out: inout [UInt8]
     ) -> Bool {
         for declaration in declarations {
             var table = KeyTable(declaration: declaration)
-            for event in inputs.events { table.add(event, inputs: inputs) }
+            for (index, event) in inputs.events.enumerated() where excluding.isEmpty || !excluding.contains(index) {
+                table.add(event, inputs: inputs)
+            }
             guard !table.overflowed else { return false }
             table.appendRows(inputs: inputs, batchID: batchID, to: &out)
         }

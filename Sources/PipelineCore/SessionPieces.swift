@@ -9,11 +9,13 @@ public enum SessionPieces {
     public static let columns = "batch_id, user_id, first_at, last_at, events, pages, revenue"
     static let gapMicros: Int64 = 30 * 60 * 1_000_000
 
-    /// Appends one COPY text row per piece; false (`out` partly written) when a revenue sum
-    /// left the exact range.
-    public static func appendRows(of inputs: AggregateInputs, batchID: Int64, to out: inout [UInt8]) -> Bool {
+    /// Appends one COPY text row per piece, leaving out the events at the positions `excluding`
+    /// names; false (`out` partly written) when a revenue sum left the exact range.
+    public static func appendRows(
+        of inputs: AggregateInputs, batchID: Int64, excluding: Set<Int> = [], to out: inout [UInt8]
+    ) -> Bool {
         let events = inputs.events
-        let order = events.indices.sorted {
+        let order = events.indices.filter { excluding.isEmpty || !excluding.contains($0) }.sorted {
             (events[$0].user, events[$0].timeMicros) < (events[$1].user, events[$1].timeMicros)
         }
         var start = order.startIndex

@@ -8,25 +8,27 @@ import PipelineCore
 /// and the ledger row says so (`aggregated_by_worker`); the refresh merges them instead of
 /// reading the events back (0021).
 ///
-/// Only a batch whose events all loaded as new is aggregated here: a copy or a refused row
-/// means the rows in staging differ from the batch. So does a batch the worker cannot sum
-/// exactly, or a declaration it does not understand. Those batches are aggregated by the
-/// refresh from staging, with the same result; so is one whose rows PostgreSQL refuses here
-/// (logged: that is a bug).
+/// The aggregates count what staging holds: the events that PostgreSQL refused, and those the
+/// deduplication trigger moved to `etl.duplicate_events`, are left out. A batch the worker
+/// cannot sum exactly, or a declaration it does not understand, is left to the refresh, which
+/// aggregates it from staging with the same result; so is one whose rows PostgreSQL refuses
+/// here (logged: that is a bug).
 extension PostgresEventSink {
     static let partialsSavepoint = "pipeline_partials"
 
     /// Whether the batch's partial aggregates and session pieces were loaded with it.
-    func shipPartialAggregates(_ batch: EventBatch, on connection: PQConnection) throws -> Bool {
+    func shipPartialAggregates(_ batch: EventBatch, refused: RefusedRows, on connection: PQConnection) throws -> Bool {
         let inputs = batch.aggregateInputs
         guard inputs.isExact, inputs.count > 0 else { return false }
         guard let declarations = try aggregateDeclarations(on: connection) else { return false }
+        var excluded = Set(refused.eventIndices)
+        if !refused.claimedByCopy { excluded.formUnion(try divertedEvents(of: batch, on: connection)) }
         var partials: [UInt8] = []
         var pieces: [UInt8] = []
         guard
             PartialAggregates.appendRows(
-                of: inputs, declarations: declarations, batchID: batch.batchID, to: &partials),
-            SessionPieces.appendRows(of: inputs, batchID: batch.batchID, to: &pieces)
+                of: inputs, declarations: declarations, batchID: batch.batchID, excluding: excluded, to: &partials),
+            SessionPieces.appendRows(of: inputs, batchID: batch.batchID, excluding: excluded, to: &pieces)
         else { return false }
         let refusal = try refusalUnderSavepoint(Self.partialsSavepoint, on: connection) {
             try copy(partials[...], into: "etl.batch_partials (\(PartialAggregates.columns))", on: connection)
@@ -42,6 +44,23 @@ extension PostgresEventSink {
             return false
         }
         return true
+    }
+
+    /// The batch's events the deduplication trigger moved to etl.duplicate_events (copies and
+    /// conflicts), by their position among the batch's events.
+    private func divertedEvents(of batch: EventBatch, on connection: PQConnection) throws -> [Int] {
+        let diverted = try connection.execute(
+            "SELECT kafka_partition, kafka_offset FROM etl.duplicate_events WHERE batch_id = $1",
+            [String(batch.batchID)])
+        guard diverted.rowCount > 0 else { return [] }
+        var positions: [Int64: Int] = [:]  // partition << 48 | offset
+        for (index, claim) in batch.claims.enumerated() {
+            positions[Int64(claim.partition) << 48 | claim.offset] = index
+        }
+        return (0..<diverted.rowCount).compactMap { row in
+            guard let partition = diverted.int64(row, 0), let offset = diverted.int64(row, 1) else { return nil }
+            return positions[partition << 48 | offset]
+        }
     }
 
     /// The declarations, parsed again only when their text changed; nil when one is outside

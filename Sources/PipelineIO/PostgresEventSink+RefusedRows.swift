@@ -9,8 +9,11 @@ extension PostgresEventSink {
     struct RefusedRows {
         var rejectRows: [UInt8] = []
         var count = 0
-        /// Every event loaded, none a copy: staging holds exactly the batch's events.
-        var everyEventNew = false
+        /// The refused events, by their position among the batch's events.
+        var eventIndices: [Int] = []
+        /// Their ids were claimed by COPY: no event of the batch is a copy, so staging holds
+        /// exactly the batch's events.
+        var claimedByCopy = false
     }
 
     static let savepoint = "pipeline_rows"
@@ -21,7 +24,7 @@ extension PostgresEventSink {
         if batchesWithoutClaimCopy > 0 {
             batchesWithoutClaimCopy -= 1
         } else if try copyEventsClaimingIDs(batch, on: connection) {
-            refused.everyEventNew = true
+            refused.claimedByCopy = true
             return refused
         } else {
             batchesWithoutClaimCopy = Self.batchesWithoutClaimCopyAfterACopy
@@ -52,6 +55,7 @@ extension PostgresEventSink {
                 "PostgreSQL refused the row: \(refusal.sqlState.map { "SQLSTATE \($0): " } ?? "")\(refusal.message)"
             refused.rejectRows += EventBatch.rejectedRow(fromEventRow: buffer[first], detail: detail)
             refused.count += 1
+            refused.eventIndices.append(rows.startIndex)
             // SQLSTATE and primary message only: the server's DETAIL quotes the row ("Failing row
             // contains (...)"), and payload bytes stay out of logs.
             logger.warning(

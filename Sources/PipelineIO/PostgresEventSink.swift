@@ -146,7 +146,7 @@ public final class PostgresEventSink: EventSink {
             let refused = try copyEventsIsolatingRefusedRows(batch, on: connection)
             try copy(batch.rejectRows[...], into: "etl.rejected_events (\(EventBatch.rejectColumns))", on: connection)
             try copy(refused.rejectRows[...], into: "etl.rejected_events (\(EventBatch.rejectColumns))", on: connection)
-            let aggregated = refused.everyEventNew ? try shipPartialAggregates(batch, on: connection) : false
+            let aggregated = try shipPartialAggregates(batch, refused: refused, on: connection)
             let copyMs = WallClock.monotonicMs() - copyStarted
             let ledgerRow = try insertLedgerRow(
                 batch, refusedRows: refused.count, aggregated: aggregated, copyMs: copyMs, on: connection)

@@ -60,6 +60,9 @@ struct DedupTests {
         #expect(try database.count("SELECT etl.refresh_aggregates()") > 0)
         let distinct = originals + newEvents
         try expectAggregates(equal: distinct, in: database)
+        #expect(
+            try database.count("SELECT count(*) FROM etl.batches WHERE NOT aggregated_by_worker") == 0,
+            "the batches holding copies and conflicts are aggregated by the worker too, without them")
         for view in ["analytics.events_per_5_minutes", "analytics.events_per_hour"] {
             #expect(try database.count("SELECT sum(events) FROM \(view)") == distinct.count, "\(view)")
         }

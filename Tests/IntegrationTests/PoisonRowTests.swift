@@ -44,5 +44,12 @@ struct PoisonRowTests {
         #expect(
             try database.count("SELECT sum(events) FROM etl.batches") == messages.count - poisoned.count
                 - messages.filter { $0.expectedReason != nil }.count)
+        // The worker's own aggregates leave the refused events out, as staging does.
+        #expect(try database.count("SELECT count(*) FROM etl.batches WHERE NOT aggregated_by_worker") == 0)
+        _ = try database.scalar("SELECT etl.refresh_aggregates()")
+        #expect(
+            try database.count("SELECT sum(events) FROM analytics.events_per_hour")
+                == database.count("SELECT count(*) FROM staging.events"))
+        #expect(try database.count("SELECT count(*) FROM analytics.user_sessions WHERE user_id = 'user-13'") == 0)
     }
 }
