@@ -106,7 +106,9 @@ public struct AggregateInputs {
         case .transaction:
             row.flags |= Event.paid
             row.currency = value(fields.currency, of: message)
-            if let range = fields.amount, let amount = DecimalAmount(json: UnsafeRawBufferPointer(rebasing: message[range])) {
+            if let range = fields.amount,
+                let amount = DecimalAmount(json: UnsafeRawBufferPointer(rebasing: message[range]))
+            {
                 row.amount = amount
             } else {
                 isExact = false

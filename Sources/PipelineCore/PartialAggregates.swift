@@ -76,7 +76,9 @@ public enum PartialAggregates {
                 case .distinctUsers: sketches[index].add(hash: inputs.userHashes[Int(event.user)])
                 case .distinctSessions:
                     // hll_hash_text(NULL) is NULL, which hll_add_agg skips.
-                    if event.flags & AggregateInputs.Event.inSession != 0 { sketches[index].add(hash: event.sessionHash) }
+                    if event.flags & AggregateInputs.Event.inSession != 0 {
+                        sketches[index].add(hash: event.sessionHash)
+                    }
                 }
             }
         }

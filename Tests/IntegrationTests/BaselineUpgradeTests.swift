@@ -31,7 +31,7 @@ struct BaselineUpgradeTests {
         #expect(outcome.adoptedBaseline?.fileName == "0018_baseline.sql")
         #expect(
             try old.scalar("SELECT string_agg(version || '_' || name, ',' ORDER BY version) FROM etl.schema_migrations")
-                == "18_baseline,19_count_distinct_with_hll,20_declare_aggregates"
+                == "18_baseline,19_count_distinct_with_hll,20_declare_aggregates,21_ship_partial_aggregates,22_stage_payload_as_json"
         )
         #expect(try aggregateViews(in: old) == aggregatesBefore)
 

@@ -68,7 +68,10 @@ struct ShippedPartialsTests {
         #expect(incremental.allSatisfy { !$0.isEmpty })
         _ = try database.scalar(
             "SELECT etl.rebuild_aggregates($1, $2)",
-            [AggregateEvent.rfc3339(Self.start - 60 * Self.minute), AggregateEvent.rfc3339(Self.start + 180 * Self.minute)])
+            [
+                AggregateEvent.rfc3339(Self.start - 60 * Self.minute),
+                AggregateEvent.rfc3339(Self.start + 180 * Self.minute),
+            ])
         let rebuilt = try snapshot(database)
         for (index, table) in Self.tables.enumerated() {
             let differing = Set(incremental[index]).symmetricDifference(rebuilt[index])

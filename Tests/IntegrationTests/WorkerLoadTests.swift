@@ -37,7 +37,7 @@ struct WorkerLoadTests {
         // Accepted payloads equal the produced JSON, and the extracted columns match.
         for message in messages.prefix(200) where message.expectedReason == nil {
             let row = try connection.execute(
-                "SELECT payload = $2::jsonb, user_id = $2::jsonb->>'user_id', event_time = ($2::jsonb->>'event_time')::timestamptz, event_type = $2::jsonb->>'event_type' FROM staging.events WHERE event_id = $1",
+                "SELECT payload::jsonb = $2::jsonb, user_id = $2::jsonb->>'user_id', event_time = ($2::jsonb->>'event_time')::timestamptz, event_type = $2::jsonb->>'event_type' FROM staging.events WHERE event_id = $1",
                 [message.eventID, String(decoding: message.value!, as: UTF8.self)])
             #expect(row.rowCount == 1)
             #expect((0..<4).allSatisfy { row.value(0, $0) == "t" })

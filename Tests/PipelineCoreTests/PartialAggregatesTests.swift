@@ -97,7 +97,8 @@ struct PartialAggregatesTests {
         var batch = EventBatch(topic: "t")
         batch.reset(batchID: 1, startedAtMicros: 0)
         batch.add(
-            message(0, user: "a", minute: 1, type: "transaction", extra: #""amount":1.5,"currency":"EUR","order_id":"o""#))
+            message(
+                0, user: "a", minute: 1, type: "transaction", extra: #""amount":1.5,"currency":"EUR","order_id":"o""#))
         #expect(batch.aggregateInputs.isExact)
         batch.add(
             message(

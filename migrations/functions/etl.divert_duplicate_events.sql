@@ -48,7 +48,7 @@ BEGIN
         RETURNING kafka_topic, kafka_partition, kafka_offset
     )
     SELECT array_agg(n.kafka_topic), array_agg(n.kafka_partition), array_agg(n.kafka_offset),
-           array_agg(n.kafka_timestamp), array_agg(n.event_id), array_agg(n.event_time), array_agg(n.payload),
+           array_agg(n.kafka_timestamp), array_agg(n.event_id), array_agg(n.event_time), array_agg(n.payload::jsonb),
            array_agg(n.batch_id)
     INTO v_topics, v_partitions, v_offsets, v_timestamps, v_ids, v_times, v_payloads, v_batches
     FROM new_events AS n
@@ -69,7 +69,7 @@ BEGIN
             kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, event_id, event_time, payload, reason,
             first_topic, first_partition, first_offset, first_event_time, batch_id)
         SELECT n.kafka_topic, n.kafka_partition, n.kafka_offset, n.kafka_timestamp, n.event_id, n.event_time,
-               n.payload, CASE WHEN f.payload = n.payload THEN 'duplicate' ELSE 'event_id_conflict' END,
+               n.payload, CASE WHEN f.payload::jsonb = n.payload THEN 'duplicate' ELSE 'event_id_conflict' END,
                i.kafka_topic, i.kafka_partition, i.kafka_offset, i.event_time, n.batch_id
         FROM unnest(v_topics, v_partitions, v_offsets, v_timestamps, v_ids, v_times, v_payloads, v_batches)
             AS n(kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, event_id, event_time, payload, batch_id)

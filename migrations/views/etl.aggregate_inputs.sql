@@ -1,7 +1,8 @@
 -- views/etl.aggregate_inputs.sql
 -- What the aggregates read of each event, named once. A plain view: the
--- planner inlines it, so a filter on batch_id or event_time still uses the
--- index, and the payload is read only for the rows that pass. The contract
+-- planner inlines it, so a filter on event_time still uses the index, and the
+-- payload is read only for the rows that pass. The worker computes the same
+-- columns for the batches it aggregates itself (Sources/PipelineCore/AggregateInputs.swift). The contract
 -- guarantees currency, service and level on their types; '(none)' keeps a
 -- refresh from failing (and blocking every later one) should an event
 -- without them reach staging anyway. A session is (user_id, session_id);

@@ -2,7 +2,7 @@
 -- Both payloads of every event_id conflict, side by side, for people in psql.
 CREATE OR REPLACE VIEW etl.event_id_conflicts AS
 SELECT d.event_id,
-       d.first_topic, d.first_partition, d.first_offset, f.payload AS first_payload,
+       d.first_topic, d.first_partition, d.first_offset, f.payload::jsonb AS first_payload,
        d.kafka_topic, d.kafka_partition, d.kafka_offset, d.payload AS conflicting_payload,
        d.batch_id, d.detected_at
 FROM etl.duplicate_events AS d

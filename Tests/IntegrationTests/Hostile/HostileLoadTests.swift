@@ -61,8 +61,8 @@ struct HostileLoadTests {
                 let id = try #require(entry.eventID, "\(entry.name) has no event_id")
                 let row = try connection.execute(
                     """
-                    SELECT payload = convert_from($2::bytea, 'UTF8')::jsonb,
-                           payload::text = (convert_from($2::bytea, 'UTF8')::jsonb)::text,
+                    SELECT payload::jsonb = convert_from($2::bytea, 'UTF8')::jsonb,
+                           convert_to(payload::text, 'UTF8') = $2::bytea,
                            convert_to(user_id, 'UTF8') = $3::bytea
                     FROM staging.events WHERE event_id = $1
                     """, [id, hex(bytes), hex(Array((entry.userID ?? "").utf8))])
