@@ -2,11 +2,11 @@
 -- Empties (creating them first in this session if needed) the temp tables a
 -- refresh works in: etl_refresh_rows, the rows it adds (from_batch: the row
 -- belongs to a batch this refresh adds and reads back, rather than to a minute
--- it recomputes), etl_refresh_partials, the partial aggregates it merges (as
--- etl.batch_partials, 0021, without batch_id), and etl_refresh_sessions, the
--- pieces of the session windows it merges. A temp table lives as long as its session: created once per
--- connection, not per refresh (no catalog churn); ON COMMIT DELETE ROWS
--- empties it when the refresh's transaction ends.
+-- it recomputes), etl_refresh_partials, the partial aggregates it merges (the
+-- columns of etl.batch_partials, 0021, but batch_id), and etl_refresh_sessions,
+-- the pieces of the session windows it merges. A temp table lives as long as
+-- its session: created once per connection, not per refresh (no catalog
+-- churn); ON COMMIT DELETE ROWS empties it when the refresh's transaction ends.
 CREATE OR REPLACE FUNCTION etl.prepare_refresh_rows()
 RETURNS void
 LANGUAGE plpgsql
@@ -31,19 +31,11 @@ BEGIN
             level      text,
             from_batch boolean     NOT NULL
         ) ON COMMIT DELETE ROWS;
-        CREATE TEMPORARY TABLE IF NOT EXISTS etl_refresh_partials (
-            aggregate  text        NOT NULL,
-            bucket     timestamptz NOT NULL,
-            event_type text,
-            page       text,
-            country    text,
-            currency   text,
-            service    text,
-            level      text,
-            counts     bigint[],
-            sums       numeric[],
-            sketches   public.hll[]
-        ) ON COMMIT DELETE ROWS;
+        CREATE TEMPORARY TABLE IF NOT EXISTS etl_refresh_partials ON COMMIT DELETE ROWS AS
+        SELECT p.aggregate, p.bucket, p.event_type, p.page, p.country, p.currency, p.service, p.level,
+               p.counts, p.sums, p.sketches
+        FROM etl.batch_partials AS p
+        WITH NO DATA;
         CREATE TEMPORARY TABLE IF NOT EXISTS etl_refresh_sessions (
             user_id  text        NOT NULL,
             first_at timestamptz NOT NULL,
