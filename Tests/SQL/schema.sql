@@ -9,7 +9,7 @@ SELECT has_table('staging', 'events', 'staging.events');
 SELECT is((SELECT relkind::text FROM pg_class WHERE oid = 'staging.events'::regclass), 'p', 'staging.events is partitioned');
 SELECT has_trigger('staging', 'events', 'events_record_touched_buckets', 'the touched-bucket trigger');
 SELECT has_index('staging', 'events', 'events_event_time_offset_idx', '(event_time, kafka_offset) index');
-SELECT hasnt_index('staging', 'events', 'events_batch_id_idx', 'no batch_id index (0022: the worker ships its batches'' partial aggregates)');
+SELECT has_index('staging', 'events', 'events_batch_id_idx', 'batch_id index (a refresh reads a batch the worker did not aggregate by it)');
 
 SELECT has_function('etl', 'refresh_aggregates', ARRAY['boolean']);
 SELECT function_returns('etl', 'refresh_aggregates', ARRAY['boolean'], 'integer');

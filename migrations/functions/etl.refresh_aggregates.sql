@@ -21,8 +21,8 @@ DECLARE
     v_batches    bigint[];       -- batches whose rows are added
     v_shipped    bigint[];       -- those the worker aggregated itself
     v_read_back  bigint[];       -- the others: their rows are read back
-    v_marked     timestamptz[];  -- the batches' marked minutes, with
-    v_marked_by  bigint[];       -- the batch of each
+    v_batches_lo timestamptz;    -- their marked minutes: [lo, hi)
+    v_batches_hi timestamptz;
     v_recomputed timestamptz[];  -- hours recomputed whole (marks without a batch)
     v_name       text;
     v_touched    integer;
@@ -46,9 +46,9 @@ BEGIN
     SELECT array_agg(DISTINCT d.batch_id) FILTER (WHERE d.batch_id IS NOT NULL),
            array_agg(DISTINCT date_trunc('hour', d.bucket, 'UTC')) FILTER (WHERE d.batch_id IS NULL),
            count(DISTINCT d.bucket),
-           array_agg(d.bucket) FILTER (WHERE d.batch_id IS NOT NULL),
-           array_agg(d.batch_id) FILTER (WHERE d.batch_id IS NOT NULL)
-    INTO v_batches, v_recomputed, v_touched, v_marked, v_marked_by
+           min(d.bucket) FILTER (WHERE d.batch_id IS NOT NULL),
+           max(d.bucket) FILTER (WHERE d.batch_id IS NOT NULL) + interval '1 minute'
+    INTO v_batches, v_recomputed, v_touched, v_batches_lo, v_batches_hi
     FROM d;
 
     WITH d AS (DELETE FROM etl.dirty_users RETURNING user_id, first_time, last_time),
@@ -85,15 +85,13 @@ BEGIN
         INSERT INTO pg_temp.etl_refresh_rows
         SELECT i.event_time, i.bucket, i.event_type, i.user_id, i.session_id, i.steps, i.page, i.country, i.currency,
                i.amount, i.service, i.level, true
-        -- Every row of a marked batch is in one of its marked minutes: each minute is one range
-        -- of the (event_time, kafka_offset) index (a parameterized scan of the minute's
-        -- partition). The cost follows what those minutes hold, other batches' rows included:
-        -- the price of a batch the worker did not aggregate, which is rare.
-        FROM (SELECT DISTINCT m.bucket FROM unnest(v_marked, v_marked_by) AS m(bucket, batch_id)
-              WHERE m.batch_id = ANY (v_read_back)) AS m
-        JOIN etl.aggregate_inputs AS i
-            ON i.event_time >= m.bucket AND i.event_time < m.bucket + interval '1 minute'
+        FROM etl.aggregate_inputs AS i
         WHERE i.batch_id = ANY (v_read_back)
+          -- Every row of a marked batch is in a marked minute. Whole UTC days, as
+          -- plain values: the other days' partitions are pruned, and the range is
+          -- too wide for the planner to read it instead of the batch_id index.
+          AND i.event_time >= date_trunc('day', v_batches_lo, 'UTC')
+          AND i.event_time < date_trunc('day', v_batches_hi - interval '1 microsecond', 'UTC') + interval '1 day'
           AND (v_recomputed IS NULL OR NOT date_trunc('hour', i.event_time, 'UTC') = ANY (v_recomputed));
     END IF;
 
