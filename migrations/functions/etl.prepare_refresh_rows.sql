@@ -4,7 +4,7 @@
 -- belongs to a batch this refresh adds and reads back, rather than to a minute
 -- it recomputes), etl_refresh_partials, the partial aggregates it merges (the
 -- columns of etl.batch_partials, 0021, but batch_id), and etl_refresh_sessions,
--- the pieces of the session windows it merges. A temp table lives as long as
+-- the pieces of the session windows it merges (those of etl.batch_session_pieces). A temp table lives as long as
 -- its session: created once per connection, not per refresh (no catalog
 -- churn); ON COMMIT DELETE ROWS empties it when the refresh's transaction ends.
 CREATE OR REPLACE FUNCTION etl.prepare_refresh_rows()
@@ -36,14 +36,10 @@ BEGIN
                p.counts, p.sums, p.sketches
         FROM etl.batch_partials AS p
         WITH NO DATA;
-        CREATE TEMPORARY TABLE IF NOT EXISTS etl_refresh_sessions (
-            user_id  text        NOT NULL,
-            first_at timestamptz NOT NULL,
-            last_at  timestamptz NOT NULL,
-            events   bigint      NOT NULL,
-            pages    bigint      NOT NULL,
-            revenue  numeric     NOT NULL
-        ) ON COMMIT DELETE ROWS;
+        CREATE TEMPORARY TABLE IF NOT EXISTS etl_refresh_sessions ON COMMIT DELETE ROWS AS
+        SELECT p.user_id, p.first_at, p.last_at, p.events, p.pages, p.revenue
+        FROM etl.batch_session_pieces AS p
+        WITH NO DATA;
         -- Only this session ever sees a temp table; a role it switches to
         -- (SET ROLE) may refresh too.
         GRANT SELECT, INSERT, DELETE ON pg_temp.etl_refresh_rows, pg_temp.etl_refresh_partials, pg_temp.etl_refresh_sessions TO PUBLIC;
