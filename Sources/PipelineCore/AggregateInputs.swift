@@ -55,6 +55,8 @@ public struct AggregateInputs {
     public private(set) var isExact = true
 
     private var scratch: [UInt8] = []
+    /// The bytes a session is hashed as, rebuilt in place for each event that has one.
+    private var sessionKey: [UInt8] = []
     private var noneValue: Int32 = 0
 
     public init() { reset() }
@@ -82,12 +84,13 @@ public struct AggregateInputs {
         if let session = fields.sessionID {
             flags |= Event.inSession
             // octet_length(user_id) || ':' || user_id || session_id
-            var key = Array(String(scratch.count).utf8)
-            key.append(UInt8(ascii: ":"))
-            key += scratch
+            sessionKey.removeAll(keepingCapacity: true)
+            CopyText.appendInteger(Int64(scratch.count), to: &sessionKey)
+            sessionKey.append(UInt8(ascii: ":"))
+            sessionKey += scratch
             decode(session, of: message)
-            key += scratch
-            sessionHash = key.withUnsafeBytes { MurmurHash3.hash64($0) }
+            sessionKey += scratch
+            sessionHash = sessionKey.withUnsafeBytes { MurmurHash3.hash64($0) }
         }
         var row = Event(
             timeMicros: event.eventTimeMicros, user: user, page: Self.absent,

@@ -28,24 +28,11 @@ public enum PartialAggregates {
         return true
     }
 
-    /// A bucket and the declared dimensions' values (`AggregateInputs.absent` for the others).
+    /// A bucket and the declared dimensions' values in `AggregateDeclaration.Dimension` order
+    /// (`AggregateInputs.absent` for the others, and in the two unused lanes).
     struct Key: Hashable {
         var bucket: Int64
-        var values: (Int32, Int32, Int32, Int32, Int32, Int32)
-
-        static func == (lhs: Key, rhs: Key) -> Bool {
-            lhs.bucket == rhs.bucket && lhs.values == rhs.values
-        }
-
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(bucket)
-            hasher.combine(values.0)
-            hasher.combine(values.1)
-            hasher.combine(values.2)
-            hasher.combine(values.3)
-            hasher.combine(values.4)
-            hasher.combine(values.5)
-        }
+        var values: SIMD8<Int32>
     }
 
     /// One declaration's keys and their measures, in flat arrays: key slot × measure.
@@ -92,12 +79,11 @@ public enum PartialAggregates {
             let width = declaration.bucketWidthMicros
             var bucket = event.timeMicros / width * width
             if bucket > event.timeMicros { bucket -= width }
-            return Key(
-                bucket: bucket,
-                values: (
-                    value(.eventType, 0), value(.page, 1), value(.country, 2), value(.currency, 3), value(.service, 4),
-                    value(.level, 5)
-                ))
+            var values = SIMD8<Int32>(repeating: AggregateInputs.absent)
+            for (position, dimension) in AggregateDeclaration.Dimension.allCases.enumerated() {
+                values[position] = value(dimension, position)
+            }
+            return Key(bucket: bucket, values: values)
         }
 
         private mutating func slot(for key: Key) -> Int {
@@ -121,8 +107,8 @@ public enum PartialAggregates {
                 CopyText.appendEscaped(declaration.name, to: &out)
                 out.append(CopyText.tab)
                 EventTime.appendPostgresText(micros: key.bucket, to: &out)
-                let values = [key.values.0, key.values.1, key.values.2, key.values.3, key.values.4, key.values.5]
-                for (position, value) in values.enumerated() {
+                for position in AggregateDeclaration.Dimension.allCases.indices {
+                    let value = key.values[position]
                     out.append(CopyText.tab)
                     if value == AggregateInputs.absent {
                         CopyText.appendNull(to: &out)
