@@ -16,14 +16,13 @@ BEGIN
     -- Purpose: one partition per UTC day; two workers creating the same day
     -- serialize on the advisory lock and the second finds it there.
     FOREACH v_day IN ARRAY p_days LOOP
-        -- 'events_p' || yyyymmdd: 16 characters, far below the 63-byte identifier limit.
-        v_name := 'events_p' || to_char(v_day, 'YYYYMMDD');
-        CONTINUE WHEN to_regclass('staging.' || v_name) IS NOT NULL;
+        v_name := etl.event_partition(v_day);  -- qualified and quoted
+        CONTINUE WHEN to_regclass(v_name) IS NOT NULL;
         PERFORM pg_advisory_xact_lock(hashtext('staging.events partitions'));
-        CONTINUE WHEN to_regclass('staging.' || v_name) IS NOT NULL;
+        CONTINUE WHEN to_regclass(v_name) IS NOT NULL;
         BEGIN
             EXECUTE format(
-                'CREATE TABLE staging.%I PARTITION OF staging.events FOR VALUES FROM (%L) TO (%L)',
+                'CREATE TABLE %s PARTITION OF staging.events FOR VALUES FROM (%L) TO (%L)',
                 v_name,
                 (v_day::timestamp AT TIME ZONE 'UTC'),
                 ((v_day + 1)::timestamp AT TIME ZONE 'UTC'));

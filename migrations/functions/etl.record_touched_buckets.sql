@@ -1,11 +1,13 @@
 -- functions/etl.record_touched_buckets.sql
--- 0017's trigger function again, with three changes: a minute is marked once
--- per batch with rows in it (a refresh adds each marked batch's rows, so every
--- batch of a statement must be marked, not only the lowest); users are no
--- longer marked (the refresh finds them in the batch's rows; only a rebuild
--- marks users, with the range to redo); and the records
--- a deduplication moved out are left out of the late counts and the
--- watermark in one statement (both judged against the watermark before it).
+-- The trigger that marks what a statement into staging.events touched: every load but the
+-- worker's batches COPYed straight into the day partitions (the worker records those itself)
+-- goes through it: a batch holding a copy, refused rows being isolated, rows staged by hand.
+-- What it records is etl.record_batch_marks' (one definition for both); this function only
+-- sums the statement's rows per (topic, minute, batch) for it, all in one call, so every part
+-- of the statement is judged against the watermark as it was before it. The records the
+-- deduplication trigger (which fires first) moved out are left out of the late counts and the
+-- watermark; their minutes are marked as before. Until this change (issue 13) the marking
+-- itself was written here.
 CREATE OR REPLACE FUNCTION etl.record_touched_buckets()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -13,49 +15,24 @@ SET search_path = ''
 SET jit = off
 AS $$
 DECLARE
-    v_lateness interval;
     v_diverted boolean;
 BEGIN
-    INSERT INTO etl.dirty_minutes (bucket, batch_id)
-    SELECT DISTINCT date_trunc('minute', n.event_time, 'UTC'), n.batch_id
-    FROM new_events AS n;
-
-    SELECT s.setting_value::interval INTO v_lateness
-    FROM etl.settings AS s WHERE s.setting_name = 'allowed_lateness';
-    v_lateness := coalesce(v_lateness, interval '5 minutes');
-
     v_diverted := EXISTS (SELECT 1 FROM etl.duplicate_events AS d
                           WHERE d.batch_id = ANY (ARRAY(SELECT DISTINCT n.batch_id FROM new_events AS n)));
 
-    -- Late: judged against the watermark of batches committed before this one
-    -- (as Spark judges a micro-batch against the previous batch's watermark);
-    -- every part of one statement sees the watermark as it was before it.
-    WITH kept AS MATERIALIZED (
-        SELECT n.kafka_topic, n.event_time, n.batch_id
-        FROM new_events AS n
-        WHERE NOT (v_diverted AND EXISTS (
-            SELECT 1 FROM etl.duplicate_events AS d
-            WHERE d.kafka_topic = n.kafka_topic AND d.kafka_partition = n.kafka_partition
-              AND d.kafka_offset = n.kafka_offset))
-    ),
-    late AS (
-        INSERT INTO etl.late_events (topic, bucket, batch_id, events, watermark)
-        SELECT k.kafka_topic, date_trunc('minute', k.event_time, 'UTC'), min(k.batch_id), count(*),
-               w.max_event_time - v_lateness
-        FROM kept AS k
-        JOIN etl.watermarks AS w ON w.topic = k.kafka_topic
-        WHERE date_trunc('minute', k.event_time, 'UTC') + interval '1 minute' <= w.max_event_time - v_lateness
-        GROUP BY k.kafka_topic, 2, w.max_event_time
-    )
-    INSERT INTO etl.watermarks AS w (topic, max_event_time)
-    SELECT k.kafka_topic, max(k.event_time)
-    FROM kept AS k
-    GROUP BY k.kafka_topic
-    HAVING max(k.event_time) > coalesce(
-        (SELECT c.max_event_time FROM etl.watermarks AS c WHERE c.topic = k.kafka_topic), '-infinity')
-    ON CONFLICT ON CONSTRAINT watermarks_pkey DO UPDATE
-    SET max_event_time = excluded.max_event_time, updated_at = now()
-    WHERE w.max_event_time < excluded.max_event_time;
+    PERFORM etl.record_batch_marks(array_agg(s.topic), array_agg(s.minute), array_agg(s.batch_id),
+                                   array_agg(s.events), array_agg(s.max_event_time))
+    FROM (
+        SELECT k.kafka_topic AS topic, date_trunc('minute', k.event_time, 'UTC') AS minute, k.batch_id,
+               count(*) FILTER (WHERE k.kept) AS events, max(k.event_time) FILTER (WHERE k.kept) AS max_event_time
+        FROM (
+            SELECT n.kafka_topic, n.event_time, n.batch_id,
+                   NOT (v_diverted AND EXISTS (
+                       SELECT 1 FROM etl.duplicate_events AS d
+                       WHERE d.kafka_topic = n.kafka_topic AND d.kafka_partition = n.kafka_partition
+                         AND d.kafka_offset = n.kafka_offset)) AS kept
+            FROM new_events AS n) AS k
+        GROUP BY k.kafka_topic, 2, k.batch_id) AS s;
     RETURN NULL;
 END;
 $$;
