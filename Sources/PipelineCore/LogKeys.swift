@@ -26,6 +26,7 @@ public enum LogKeys {
     public static let httpAddress = "http.address"
     public static let group = "kafka.group"
     public static let database = "pg.database"
+    public static let table = "pg.table"
     public static let connections = "pg.connections"
     public static let batches = "worker.batches"
     public static let fencedBatches = "worker.fenced_batches"

@@ -17,6 +17,8 @@ public final class PostgresEventSink: EventSink {
     private var batchWithUnknownOutcome: Int64?
     /// Batches still to load without claiming their ids by COPY first (PostgresEventSink+Claims).
     var batchesWithoutClaimCopy = 0
+    /// A day partition this role may not write was warned about (PostgresEventSink+DayPartitions).
+    var warnedOfUnwritablePartition = false
     /// `etl.aggregates` as last read, and what the worker made of it (PostgresEventSink+Partials).
     var declarationsCache: (json: String, declarations: [AggregateDeclaration]?)?
 

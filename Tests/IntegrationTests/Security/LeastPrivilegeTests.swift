@@ -53,6 +53,7 @@ struct LeastPrivilegeTests {
         let kafka = try KafkaFixture(partitions: 2)
         defer { withExtendedLifetime(kafka) {} }
         let database = try TestDatabase.migrated("writer")  // migrated by the owner
+        try ParentStatements.startCounting(in: database)
         var factory = EventFactory(seed: 81)
         let messages = factory.messages(count: 2000, malformedEvery: 11)  // event times over 28 days: new partitions
         try kafka.produce(messages)
@@ -69,5 +70,8 @@ struct LeastPrivilegeTests {
         let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         #expect(!text.contains("permission denied") && !text.contains("42501"), "see \(log)")
         #expect(try database.count("SELECT count(*) FROM etl.dirty_minutes") == 0, "the aggregates were refreshed")
+        #expect(
+            try ParentStatements.count(in: database) == 0,
+            "every batch COPYed straight into the day partitions the worker created (default privileges)")
     }
 }
