@@ -7,8 +7,8 @@ extension EventBatch {
     ///
     /// A batch of one day (the usual case) hands out slices of its own buffer, nothing copied.
     /// Rows of a batch spanning days (midnight, late events, a replay) are gathered into one
-    /// chunk buffer, reused and sent whole, never row by row: each day's pass reads the whole
-    /// buffer again, which costs far less than a COPY per row would.
+    /// chunk buffer, reused and sent whole, never row by row; each day's pass looks at every
+    /// event's time, not at its row's bytes.
     public func writeEventRows(ofDay day: Int32, chunkBytes: Int, _ write: (ArraySlice<UInt8>) throws -> Void)
         rethrows
     {
@@ -22,13 +22,9 @@ extension EventBatch {
             return
         }
         var chunk: [UInt8] = []
-        chunk.reserveCapacity(chunkBytes + chunkBytes / 10)
-        // One row per claim, in the same order; every raw newline ends a row (values escape theirs).
+        chunk.reserveCapacity(min(eventRows.count, chunkBytes + chunkBytes / 10))
         var rowStart = 0
-        for claim in claims {
-            var rowEnd = rowStart
-            while eventRows[rowEnd] != CopyText.newline { rowEnd += 1 }
-            rowEnd += 1
+        for (claim, rowEnd) in zip(claims, eventRowEnds) {
             if EventTime.dayNumber(micros: claim.eventTimeMicros) == day {
                 chunk.append(contentsOf: eventRows[rowStart..<rowEnd])
                 if chunk.count >= chunkBytes {

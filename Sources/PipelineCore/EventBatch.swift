@@ -46,6 +46,9 @@ public struct EventBatch {
     public private(set) var claims: [EventIDClaim] = []
     /// What the declared aggregates and session windows read of each accepted event.
     public private(set) var aggregateInputs = AggregateInputs()
+    /// Where each accepted event's row ends in `eventRows`, in `claims` order: a batch spanning
+    /// days picks each day's rows out without searching the rows for their ends (EventBatch+DayRows).
+    private(set) var eventRowEnds: [Int] = []
 
     /// Indexed by partition number; `messages == 0` means the partition is not in this batch.
     private var rangesByPartition: [PartitionRange] = []
@@ -63,6 +66,7 @@ public struct EventBatch {
         // 88 MB peak heap).
         eventRows.reserveCapacity(expectedBytes)
         claims.reserveCapacity(expectedBytes / 256)
+        eventRowEnds.reserveCapacity(expectedBytes / 256)
     }
 
     /// The most bytes of COPY rows a batch closed by these limits can hold: every message byte
@@ -85,6 +89,7 @@ public struct EventBatch {
         rejectRows.removeAll(keepingCapacity: true)
         kafkaTimestampsMs.removeAll(keepingCapacity: true)
         claims.removeAll(keepingCapacity: true)
+        eventRowEnds.removeAll(keepingCapacity: true)
         aggregateInputs.reset()
         rejectedByReason.removeAll(keepingCapacity: true)
         days.removeAll(keepingCapacity: true)
@@ -173,6 +178,7 @@ public struct EventBatch {
         eventRows.append(CopyText.tab)
         CopyText.appendInteger(batchID, to: &eventRows)
         eventRows.append(CopyText.newline)
+        eventRowEnds.append(eventRows.count)
         events += 1
         claims.append(
             EventIDClaim(
