@@ -81,6 +81,9 @@ enum Settings {
     static let refreshInterval = Setting<RefreshInterval>(
         flag: "--refresh-interval", variable: "PIPELINE_REFRESH_INTERVAL", parser: .refreshInterval(),
         defaultValue: .every(milliseconds: 0), defaultText: "0s: after every batch, on a connection of its own")
+    static let sessionInterval = duration(
+        "--session-interval", "PIPELINE_SESSION_INTERVAL", milliseconds: 0...3_600_000,
+        default: Int(AggregateRefresher.defaultSessionIntervalMs))
     static let maxMessageBytes = Setting<Int>(
         flag: "--max-message-bytes", variable: "PIPELINE_MAX_MESSAGE_BYTES", parser: .byteSize(1 << 10...256 << 20),
         defaultValue: ContractLimits().maxMessageBytes,

@@ -135,6 +135,11 @@ struct StatusCommand: ParsableCommand {
             ? "no rebuild pending"
             : "\(backlog.rebuildRequests) rebuild(s) pending, \(Int(backlog.rebuildHoursLeft.rounded(.up))) hour(s) left (pipeline refresh works through them)"
         out.append("aggregates  \(waiting); \(rebuilds)")
+        out.append(
+            backlog.sessionBatchesWaiting == 0
+                ? "sessions    up to date"
+                : "sessions    \(backlog.sessionBatchesWaiting) batch(es) waiting for the session merge, the oldest for \(formatAge(seconds: backlog.oldestSessionWaitSeconds ?? 0))"
+        )
 
         out.append("")
         out.append("rejections in the last hour")

@@ -62,6 +62,12 @@ struct WorkerCommand: ParsableCommand {
             valueName: "DURATION"))
     var refreshInterval: String?
 
+    @Option(
+        help: Settings.sessionInterval.help(
+            "Merge the session windows at most this often while loading (analytics.user_sessions trails the other views by about this much)",
+            valueName: "DURATION"))
+    var sessionInterval: String?
+
     @Option(help: Settings.maxMessageBytes.help("Reject messages larger than this", valueName: "SIZE"))
     var maxMessageBytes: String?
 
@@ -86,6 +92,7 @@ struct WorkerCommand: ParsableCommand {
         configuration.limits.maxMessageBytes = try Settings.maxMessageBytes.resolve(maxMessageBytes)
         let connectionCount = try Settings.connections.resolve(connections)
         let refreshEvery = try Settings.refreshInterval.resolve(refreshInterval)
+        let sessionsEvery = try Settings.sessionInterval.resolve(sessionInterval)
         // Checked even with --no-group: a bad value is an error wherever it is ignored.
         let namedGroup =
             try group.map { try KafkaNames.validated($0, kind: "group", source: "--group") }
@@ -123,8 +130,11 @@ struct WorkerCommand: ParsableCommand {
             ])
         let telemetry = try WorkerTelemetry.start(listener, databaseURL: databaseURL, logger: logger)
         defer { telemetry?.stop() }
+        let metrics = telemetry?.metrics
         let refresher = AggregateRefresher(
-            databaseURL: databaseURL, minimumIntervalMs: refreshEvery.minimumIntervalMs, logger: logger)
+            databaseURL: databaseURL, minimumIntervalMs: refreshEvery.minimumIntervalMs,
+            sessionIntervalMs: Int64(sessionsEvery), logger: logger,
+            sessionLagMeasured: { metrics?.sessionWindowsLagged(seconds: $0) })
         let worker = Worker(
             source: source, sinks: sinks, configuration: configuration, stopSignal: stopSignal, logger: logger,
             observers: [refresher] + (telemetry.map { [$0.observer] } ?? []))

@@ -10,6 +10,7 @@ struct WorkerTelemetry {
     static let staleAfterMs: Int64 = 10_000
 
     let observer: MetricsObserver
+    let metrics: PipelineMetrics
     private let server: TelemetryServer
     private let probe: DatabaseProbe
 
@@ -30,7 +31,8 @@ struct WorkerTelemetry {
         }
         probe.start()
         return WorkerTelemetry(
-            observer: MetricsObserver(metrics: metrics, readiness: readiness), server: server, probe: probe)
+            observer: MetricsObserver(metrics: metrics, readiness: readiness), metrics: metrics, server: server,
+            probe: probe)
     }
 
     func stop() {

@@ -1,66 +1,139 @@
-import Dispatch
 import LibPQ
 import Logging
 import PipelineCore
 import Synchronization
 
-/// Runs `etl.refresh_aggregates()` after batches commit, on its own thread and
-/// connection, so a slow refresh never delays loading. Requests that arrive
-/// while one is queued coalesce: the next run covers them all. With a
-/// `minimumIntervalMs`, a refresh starts at most that often (the batches
-/// committed meanwhile wait for it); `nil` leaves every refresh to `finish()`.
-public final class AggregateRefresher: CommitObserver, @unchecked Sendable {
-    // @unchecked: `connection` is touched only on `queue`, a serial queue.
-    private let databaseURL: String
-    private let logger: Logger
-    private let minimumIntervalMs: Int64?
-    private let queue = DispatchQueue(label: "pipeline.aggregate-refresh")
-    private let queued = Atomic<Bool>(false)
-    private let lastStartedMs = Atomic<Int64>(Int64.min / 2)
-    private var connection: PQConnection?
+/// Keeps the aggregates up to date while the worker loads, on threads and connections of its
+/// own, so a slow refresh never delays loading. After batches commit, `etl.refresh_rollups()`
+/// adds them to the declared rollups (how soon a batch shows in the per-minute views); after
+/// that, `etl.merge_pending_sessions()` merges the session pieces it released into the session
+/// windows, at most every `sessionIntervalMs`: a merge costs about one row rewrite per user it
+/// touches, so merging several batches' pieces at once rewrites a returning user's session once
+/// (issue 13, BENCHMARKS.md). Requests that arrive while one is queued coalesce. With a
+/// `minimumIntervalMs`, a rollups' refresh starts at most that often; `nil` leaves everything
+/// to `finish()`.
+public final class AggregateRefresher: CommitObserver, Sendable {
+    /// Session merges start at most this often by default (`sessionIntervalMs`).
+    public static let defaultSessionIntervalMs: Int64 = 5_000
 
-    public init(databaseURL: String, minimumIntervalMs: Int64? = 0, logger: Logger) {
-        self.databaseURL = databaseURL
-        self.minimumIntervalMs = minimumIntervalMs
+    private let logger: Logger
+    private let refreshesWhileLoading: Bool
+    private let rollups: CoalescedCall
+    private let sessions: CoalescedCall
+    private let lag: SessionLag
+
+    /// `sessionLagMeasured` is told, from the refresher's threads, how far the session windows
+    /// may trail this worker's batches (`SessionLag`), after each commit and each merge.
+    public init(
+        databaseURL: String, minimumIntervalMs: Int64? = 0,
+        sessionIntervalMs: Int64 = AggregateRefresher.defaultSessionIntervalMs, logger: Logger,
+        sessionLagMeasured: @escaping @Sendable (Double) -> Void = { _ in }
+    ) {
         self.logger = logger
+        refreshesWhileLoading = minimumIntervalMs != nil
+        let lag = SessionLag(report: sessionLagMeasured)
+        self.lag = lag
+        let sessions = CoalescedCall(
+            label: "pipeline.session-merge", databaseURL: databaseURL,
+            minimumIntervalMs: max(sessionIntervalMs, minimumIntervalMs ?? 0),
+            body: { connection in
+                let started = WallClock.monotonicMs()
+                let released = lag.releasedUpToMs
+                // Without waiting: a merge another worker is running leaves these pieces to it.
+                let batches = try connection.execute("SELECT etl.merge_pending_sessions(p_wait => false)").int64(0, 0)
+                lag.merged(upToMs: released)
+                logger.debug(
+                    "session windows merged",
+                    metadata: [
+                        LogKeys.batches: "\(batches ?? 0)", LogKeys.durationMs: "\(WallClock.monotonicMs() - started)",
+                    ])
+            },
+            failed: { error in
+                // The pieces stay in etl.batch_session_pieces; the next merge takes them.
+                logger.warning(
+                    "session merge failed; it runs again after the next refresh", metadata: [LogKeys.error: "\(error)"])
+            })
+        self.sessions = sessions
+        rollups = CoalescedCall(
+            label: "pipeline.aggregate-refresh", databaseURL: databaseURL, minimumIntervalMs: minimumIntervalMs ?? 0,
+            body: { connection in
+                let started = WallClock.monotonicMs()
+                // Without waiting, a refresh another worker is running makes this one return 0 at once.
+                let buckets = try connection.execute("SELECT etl.refresh_rollups(p_wait => false)").int64(0, 0) ?? 0
+                lag.released(upToMs: started)
+                Self.logRefreshed(buckets: buckets, startedMs: started, logger)
+                sessions.request()
+            },
+            failed: { error in
+                // The dirty buckets stay recorded; the next batch (or cron's backstop) refreshes them.
+                logger.warning(
+                    "aggregate refresh failed; it runs again after the next batch",
+                    metadata: [LogKeys.error: "\(error)"])
+            })
     }
 
     public func batchCommitted(_ batch: EventBatch) {
-        guard let minimumIntervalMs, !queued.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        // Requests arriving until it runs coalesce into this one.
-        let delayMs = lastStartedMs.load(ordering: .acquiring) + minimumIntervalMs - WallClock.monotonicMs()
-        queue.asyncAfter(deadline: .now() + .milliseconds(Int(max(0, delayMs)))) {
-            self.queued.store(false, ordering: .releasing)
-            self.refreshOnce()
-        }
+        lag.committed()
+        guard refreshesWhileLoading else { return }
+        rollups.request()
     }
 
-    /// Waits for a running refresh, then runs one more that waits for any other
-    /// worker's refresh to finish first: every view reflects every committed batch.
+    /// Waits for a running refresh and session merge, then runs `etl.refresh_aggregates`, which
+    /// waits for any other worker's refresh and merge to finish first: every view reflects every
+    /// committed batch.
     public func finish() {
-        queue.sync { refreshOnce(waitForOtherRefresh: true) }
+        sessions.waitForRunning()
+        rollups.runNow { [lag, logger] connection in
+            let started = WallClock.monotonicMs()
+            let buckets =
+                try connection.execute("SELECT etl.refresh_aggregates(p_wait => true)").int64(0, 0) ?? 0
+            lag.released(upToMs: started)
+            lag.merged(upToMs: started)
+            Self.logRefreshed(buckets: buckets, startedMs: started, logger)
+        }
     }
 
-    private func refreshOnce(waitForOtherRefresh: Bool = false) {
-        do {
-            let connection = try self.connection ?? PQConnection(databaseURL)
-            self.connection = connection
-            let started = WallClock.monotonicMs()
-            lastStartedMs.store(started, ordering: .releasing)
-            // Without waiting, a refresh another worker is running makes this one return 0 at once.
-            let buckets =
-                try connection.execute(
-                    "SELECT etl.refresh_aggregates(p_wait => $1)", [waitForOtherRefresh ? "true" : "false"]
-                )
-                .int64(0, 0) ?? 0
-            logger.debug(
-                "aggregates refreshed",
-                metadata: ["refresh.buckets": "\(buckets)", LogKeys.durationMs: "\(WallClock.monotonicMs() - started)"])
-        } catch {
-            // The dirty buckets stay recorded; the next batch (or cron's backstop) refreshes them.
-            connection = nil
-            logger.warning(
-                "aggregate refresh failed; it runs again after the next batch", metadata: [LogKeys.error: "\(error)"])
-        }
+    /// One line per refresh at debug (scripts/bench counts them and reports the longest).
+    private static func logRefreshed(buckets: Int64, startedMs: Int64, _ logger: Logger) {
+        logger.debug(
+            "aggregates refreshed",
+            metadata: ["refresh.buckets": "\(buckets)", LogKeys.durationMs: "\(WallClock.monotonicMs() - startedMs)"])
+    }
+}
+
+/// How far the session windows may trail the batches this worker committed: a batch committed
+/// before a rollups' refresh began is released by it (its pieces may be merged), and a merge
+/// takes every piece released before it began. So, when a batch committed after `mergedUpToMs`,
+/// they trail by at most now − `mergedUpToMs`; otherwise by nothing. Monotonic milliseconds.
+final class SessionLag: Sendable {
+    private let lastCommitMs = Atomic<Int64>(Int64.min)
+    private let releasedUpTo = Atomic<Int64>(Int64.min)
+    private let mergedUpTo: Atomic<Int64>
+    private let report: @Sendable (Double) -> Void
+
+    init(report: @escaping @Sendable (Double) -> Void) {
+        self.report = report
+        // Nothing of this worker's waited before it started.
+        mergedUpTo = Atomic(WallClock.monotonicMs())
+    }
+
+    var releasedUpToMs: Int64 { releasedUpTo.load(ordering: .acquiring) }
+
+    func committed() {
+        lastCommitMs.store(WallClock.monotonicMs(), ordering: .releasing)
+        measure()
+    }
+
+    func released(upToMs: Int64) { releasedUpTo.store(upToMs, ordering: .releasing) }
+
+    func merged(upToMs: Int64) {
+        mergedUpTo.store(max(mergedUpTo.load(ordering: .acquiring), upToMs), ordering: .releasing)
+        measure()
+    }
+
+    private func measure() {
+        let merged = mergedUpTo.load(ordering: .acquiring)
+        let waiting = lastCommitMs.load(ordering: .acquiring) >= merged
+        report(waiting ? Double(WallClock.monotonicMs() - merged) / 1000 : 0)
     }
 }

@@ -75,7 +75,11 @@ public enum StatusReader {
                    (SELECT greatest(extract(epoch FROM now() - min(marked_at)), 0) FROM etl.dirty_minutes
                     WHERE batch_id IS NOT NULL),
                    (SELECT count(*) FROM etl.rebuild_requests),
-                   (SELECT coalesce(sum(extract(epoch FROM next_to - range_from)), 0) / 3600 FROM etl.rebuild_requests)
+                   (SELECT coalesce(sum(extract(epoch FROM next_to - range_from)), 0) / 3600 FROM etl.rebuild_requests),
+                   (SELECT count(DISTINCT batch_id) FROM etl.batch_session_pieces),
+                   -- Batch ids grow with time: the lowest waiting is the oldest (within a few lanes' batches).
+                   (SELECT greatest(extract(epoch FROM now() - b.committed_at), 0) FROM etl.batches AS b
+                    WHERE b.batch_id = (SELECT min(p.batch_id) FROM etl.batch_session_pieces AS p))
             """)
 
         let rejections = try connection.execute(
@@ -106,6 +110,8 @@ public enum StatusReader {
             aggregates: .init(
                 batchesWaiting: aggregates.int64(0, 0) ?? 0,
                 oldestWaitingSeconds: aggregates.value(0, 1).flatMap(Double.init),
+                sessionBatchesWaiting: aggregates.int64(0, 4) ?? 0,
+                oldestSessionWaitSeconds: aggregates.value(0, 5).flatMap(Double.init),
                 rebuildRequests: aggregates.int64(0, 2) ?? 0,
                 rebuildHoursLeft: aggregates.value(0, 3).flatMap(Double.init) ?? 0),
             rejectionsLastHour: (0..<rejections.rowCount).map {

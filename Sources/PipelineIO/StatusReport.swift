@@ -44,6 +44,10 @@ public struct StatusReport: Codable, Sendable {
         public var batchesWaiting: Int64
         /// Age of the oldest of them, when any.
         public var oldestWaitingSeconds: Double?
+        /// Committed batches whose session pieces no session merge has taken yet
+        /// (etl.merge_pending_sessions), and the age of the oldest, when any.
+        public var sessionBatchesWaiting: Int64
+        public var oldestSessionWaitSeconds: Double?
         /// Rebuilds requested (etl.rebuild_requests) and the hours they still cover.
         public var rebuildRequests: Int64
         public var rebuildHoursLeft: Double

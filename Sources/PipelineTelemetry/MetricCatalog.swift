@@ -14,6 +14,7 @@ public enum MetricCatalog: String, CaseIterable, Sendable {
     case gaps = "pipeline_gaps_total"
     case databaseRetries = "pipeline_db_retries_total"
     case partitionsAssigned = "pipeline_partitions_assigned"
+    case sessionWindowsLag = "pipeline_session_windows_lag_seconds"
 
     public static var all: [MetricCatalog] { allCases }
 
@@ -45,6 +46,8 @@ public enum MetricCatalog: String, CaseIterable, Sendable {
             "Failed worker operations retried with backoff, by operation (each a database operation)."
         case .partitionsAssigned:
             "Partitions of the topic this worker owns now."
+        case .sessionWindowsLag:
+            "How far analytics.user_sessions may trail this worker's committed batches: seconds since the last session merge began that took every piece released before it, 0 when none of its batches waits."
         }
     }
 

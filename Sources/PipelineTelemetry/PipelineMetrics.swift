@@ -17,6 +17,7 @@ public final class PipelineMetrics: Sendable {
     let batchDuration: CoreMetrics.Timer
     let ingestLatency: CoreMetrics.Timer
     let partitionsAssigned: Meter
+    private let sessionWindowsLag: Meter
     private let batches: [BatchOutcome: CoreMetrics.Counter]
     private let retries: [RetriedOperation: CoreMetrics.Counter]
 
@@ -32,6 +33,8 @@ public final class PipelineMetrics: Sendable {
         ingestLatency = CoreMetrics.Timer(label: MetricCatalog.ingestLatency.name, factory: factory)
         partitionsAssigned = Meter(label: MetricCatalog.partitionsAssigned.name, factory: factory)
         partitionsAssigned.set(0)
+        sessionWindowsLag = Meter(label: MetricCatalog.sessionWindowsLag.name, factory: factory)
+        sessionWindowsLag.set(0)
         batches = Dictionary(
             uniqueKeysWithValues: BatchOutcome.allCases.map {
                 (
@@ -53,6 +56,9 @@ public final class PipelineMetrics: Sendable {
 
     /// The text exposition format (version 0.0.4), as `/metrics` serves it.
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
+
+    /// Reported by the aggregate refresher, from its own threads (a Meter is thread-safe).
+    public func sessionWindowsLagged(seconds: Double) { sessionWindowsLag.set(seconds) }
 
     func batchEnded(_ outcome: BatchOutcome) { batches[outcome]?.increment() }
 

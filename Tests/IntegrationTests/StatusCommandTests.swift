@@ -57,7 +57,9 @@ struct StatusCommandTests {
         #expect(try PipelineOutput.run(arguments, logFile: log).stdout.contains("total lag 120"))
     }
 
-    @Test("the aggregates' backlog: batches no refresh has added and pending rebuilds, until pipeline refresh")
+    @Test(
+        "the aggregates' backlog: batches no refresh or session merge has added and pending rebuilds, until pipeline refresh"
+    )
     func aggregatesBacklog() throws {
         let (kafka, database, log) = try Self.loaded("status_aggregates")
         defer { withExtendedLifetime(kafka) {} }
@@ -71,20 +73,24 @@ struct StatusCommandTests {
             try PipelineOutput.run(arguments + ["--json"], logFile: log).jsonObject()["aggregates"] as? [String: Any])
         #expect(waiting["batches_waiting"] as? Int == batches)
         #expect((waiting["oldest_waiting_seconds"] as? Double).map { $0 >= 0 } == true)
+        #expect(waiting["session_batches_waiting"] as? Int == batches)
+        #expect((waiting["oldest_session_wait_seconds"] as? Double).map { $0 >= 0 } == true)
         #expect(waiting["rebuild_requests"] as? Int == 1)
         #expect((waiting["rebuild_hours_left"] as? Double).map { $0 >= 2 } == true)
         let table = try PipelineOutput.run(arguments, logFile: log).stdout
         #expect(table.contains("aggregates  \(batches) batch(es) waiting for a refresh"), "\(table)")
         #expect(table.contains("1 rebuild(s) pending"), "\(table)")
+        #expect(table.contains("sessions    \(batches) batch(es) waiting for the session merge"), "\(table)")
 
         #expect(try PipelineBinary.run(["refresh", "--database", database.url], logFile: log) == 0)
         let after = try #require(
             try PipelineOutput.run(arguments + ["--json"], logFile: log).jsonObject()["aggregates"] as? [String: Any])
         #expect(after["batches_waiting"] as? Int == 0)
+        #expect(after["session_batches_waiting"] as? Int == 0)
         #expect(after["rebuild_requests"] as? Int == 0)
-        #expect(
-            try PipelineOutput.run(arguments, logFile: log).stdout.contains(
-                "aggregates  up to date; no rebuild pending"))
+        let upToDate = try PipelineOutput.run(arguments, logFile: log).stdout
+        #expect(upToDate.contains("aggregates  up to date; no rebuild pending"), "\(upToDate)")
+        #expect(upToDate.contains("sessions    up to date"), "\(upToDate)")
     }
 
     @Test("a stalled worker: no batch for longer than --max-idle exits 2 and says why")

@@ -2,7 +2,7 @@
 -- Merges pg_temp.etl_refresh_rows into every declared aggregate (etl.aggregates, 0020): for
 -- each, the rows become partial rows (etl.aggregate_partials_statement), beside those the
 -- worker shipped, and the partial rows merge into its table (etl.aggregate_merge_statement).
--- Called by etl.refresh_aggregates under its lock, after it has cleared the buckets it
+-- Called by etl.refresh_rollups under its lock, after it has cleared the buckets it
 -- recomputes and taken the shipped partial rows of the batches it adds.
 CREATE OR REPLACE FUNCTION etl.add_refresh_rows()
 RETURNS void

@@ -1,9 +1,9 @@
 -- functions/etl.mark_for_rebuild.sql
 -- Marks every minute of the whole hours [p_from, p_to), and every user with
 -- events in them, dirty: the next statements of the same refresh recompute
--- them from staging (etl.refresh_aggregates clears every declared aggregate's
+-- them from staging (etl.refresh_rollups clears every declared aggregate's
 -- buckets in those hours first). Only under the refresh lock
--- (etl.refresh_aggregates, etl.rebuild_aggregates).
+-- (etl.refresh_rollups, etl.rebuild_aggregates).
 CREATE OR REPLACE FUNCTION etl.mark_for_rebuild(p_from timestamptz, p_to timestamptz)
 RETURNS void
 LANGUAGE plpgsql

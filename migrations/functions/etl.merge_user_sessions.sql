@@ -1,20 +1,26 @@
 -- functions/etl.merge_user_sessions.sql
 -- Session windows (a new session after 30 minutes without events; ends 30
--- minutes after its last event), merged from pieces instead of re-read:
--- - the users of the batches this refresh adds: the sessions their new events
---   can touch are taken out (DELETE ... RETURNING) and become pieces, beside
---   the pieces the worker shipped (in pg_temp.etl_refresh_sessions on entry:
---   etl.refresh_aggregates put them there) and one piece per event read back
---   (pg_temp.etl_refresh_rows, from_batch); the pieces are chained into sessions again
---   (a piece more than 30 minutes after every earlier one starts a new
---   session) and summed. A late event inside a session, before or after it,
---   or bridging two, costs the same as an append: staging is not read.
--- - users a rebuild marked (etl.dirty_users, with the range to redo): their
---   sessions touching the range are taken out and every staged event of the
---   widened range becomes a piece (except events of batches whose marks are
---   still pending: the next refresh adds those).
--- Replaces 0016's etl.refresh_user_sessions.
-CREATE OR REPLACE FUNCTION etl.merge_user_sessions(p_users text[], p_from timestamptz[], p_to timestamptz[])
+-- minutes after its last event), merged from pieces instead of re-read. The
+-- pieces in hand: those in pg_temp.etl_refresh_sessions on entry (the worker's,
+-- etl.take_session_pieces put them there) and one per event read back
+-- (pg_temp.etl_refresh_rows, from_batch); p_batches_in_hand names the batches
+-- they came from.
+-- - users a rebuild marked (p_users, with the range to redo): their sessions
+--   touching the range are taken out and every staged event of the widened
+--   range becomes a piece, except events of batches in hand (their pieces
+--   carry them) and of batches whose marks are still pending (the next
+--   refresh releases their pieces). First: the sessions left are then wholly
+--   outside what staging gave.
+-- - every user with a piece: the sessions the pieces can touch are taken out
+--   (DELETE ... RETURNING) and become pieces; the pieces are chained into
+--   sessions again (a piece more than 30 minutes after every earlier one starts
+--   a new session) and summed. A late event inside a session, before or after
+--   it, or bridging two, costs the same as an append: staging is not read.
+-- Until issue 13's session merger a rebuilt user's pieces in hand were dropped
+-- for the rebuild's read of staging, which covers only the rebuilt range: an
+-- event of the same user outside it, in a batch of the same refresh, was lost.
+CREATE OR REPLACE FUNCTION etl.merge_user_sessions(
+    p_users text[], p_from timestamptz[], p_to timestamptz[], p_batches_in_hand bigint[])
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = ''
@@ -28,30 +34,6 @@ DECLARE
     v_max   timestamptz;
 BEGIN
     -- Purpose: session windows whose cost follows the new events.
-    -- The sessions taken out all end at or after their user's first new event:
-    -- a plain value, so the partitions ending earlier are pruned.
-    INSERT INTO pg_temp.etl_refresh_sessions (user_id, first_at, last_at, events, pages, revenue)
-    SELECT r.user_id, r.event_time, r.event_time, 1, (r.event_type = 'page_view')::integer, coalesce(r.amount, 0)
-    FROM pg_temp.etl_refresh_rows AS r
-    WHERE r.from_batch AND NOT r.user_id = ANY (coalesce(p_users, '{}'));
-    SELECT min(p.first_at) INTO v_first FROM pg_temp.etl_refresh_sessions AS p;
-    IF v_first IS NOT NULL THEN
-        WITH added AS (
-            SELECT p.user_id, min(p.first_at) AS t_from, max(p.last_at) AS t_to
-            FROM pg_temp.etl_refresh_sessions AS p
-            GROUP BY p.user_id
-        ),
-        taken AS (
-            DELETE FROM etl.agg_user_sessions AS s
-            USING added AS a
-            WHERE s.user_id = a.user_id AND s.session_end >= a.t_from AND s.session_end >= v_first
-              AND s.session_start <= a.t_to + interval '30 minutes'
-            RETURNING s.user_id, s.session_start, s.last_event_at, s.events, s.pages, s.revenue
-        )
-        INSERT INTO pg_temp.etl_refresh_sessions (user_id, first_at, last_at, events, pages, revenue)
-        SELECT t.user_id, t.session_start, t.last_event_at, t.events, t.pages, t.revenue FROM taken AS t;
-    END IF;
-
     IF p_users IS NOT NULL THEN
         SELECT min(f) INTO v_first FROM unnest(p_from) AS f;
         WITH marked AS (SELECT * FROM unnest(p_users, p_from, p_to) AS u(user_id, t_from, t_to)),
@@ -80,7 +62,33 @@ BEGIN
         JOIN unnest(v_users, v_lo, v_hi) AS w(user_id, lo, hi)
             ON w.user_id = i.user_id AND i.event_time >= w.lo AND i.event_time <= w.hi
         WHERE i.event_time >= v_min AND i.event_time <= v_max
+          AND NOT i.batch_id = ANY (coalesce(p_batches_in_hand, '{}'))
           AND NOT EXISTS (SELECT FROM etl.dirty_minutes AS p WHERE p.batch_id = i.batch_id);
+    END IF;
+
+
+    -- The sessions taken out all end at or after their user's first new event:
+    -- a plain value, so the partitions ending earlier are pruned.
+    INSERT INTO pg_temp.etl_refresh_sessions (user_id, first_at, last_at, events, pages, revenue)
+    SELECT r.user_id, r.event_time, r.event_time, 1, (r.event_type = 'page_view')::integer, coalesce(r.amount, 0)
+    FROM pg_temp.etl_refresh_rows AS r
+    WHERE r.from_batch;
+    SELECT min(p.first_at) INTO v_first FROM pg_temp.etl_refresh_sessions AS p;
+    IF v_first IS NOT NULL THEN
+        WITH added AS (
+            SELECT p.user_id, min(p.first_at) AS t_from, max(p.last_at) AS t_to
+            FROM pg_temp.etl_refresh_sessions AS p
+            GROUP BY p.user_id
+        ),
+        taken AS (
+            DELETE FROM etl.agg_user_sessions AS s
+            USING added AS a
+            WHERE s.user_id = a.user_id AND s.session_end >= a.t_from AND s.session_end >= v_first
+              AND s.session_start <= a.t_to + interval '30 minutes'
+            RETURNING s.user_id, s.session_start, s.last_event_at, s.events, s.pages, s.revenue
+        )
+        INSERT INTO pg_temp.etl_refresh_sessions (user_id, first_at, last_at, events, pages, revenue)
+        SELECT t.user_id, t.session_start, t.last_event_at, t.events, t.pages, t.revenue FROM taken AS t;
     END IF;
 
     -- A session ends where its last event does, plus 30 minutes: those days' partitions.
@@ -104,4 +112,4 @@ BEGIN
 END;
 $$;
 
-GRANT EXECUTE ON FUNCTION etl.merge_user_sessions(text[],timestamp with time zone[],timestamp with time zone[]) TO pipeline_writer;
+GRANT EXECUTE ON FUNCTION etl.merge_user_sessions(text[], timestamptz[], timestamptz[], bigint[]) TO pipeline_writer;

@@ -16,7 +16,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     -- The lock before clearing: a refresh running now must not add to state we clear.
-    PERFORM pg_advisory_xact_lock(hashtext('etl.refresh_aggregates'));
+    PERFORM etl.lock_for_transaction('etl.refresh_aggregates', true);
     PERFORM etl.mark_for_rebuild(date_trunc('hour', p_from, 'UTC'),
                                  date_trunc('hour', p_to - interval '1 microsecond', 'UTC') + interval '1 hour');
     RETURN etl.refresh_aggregates(true);

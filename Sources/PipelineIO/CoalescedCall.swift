@@ -1,0 +1,65 @@
+import Dispatch
+import LibPQ
+import PipelineCore
+import Synchronization
+
+/// One database call run on a thread and connection of its own whenever it is requested:
+/// requests that arrive while one is queued coalesce (the next run covers them all), and with a
+/// minimum interval a run starts at most that often. The aggregate refresher keeps two: the
+/// rollups' refresh and the session merge (AggregateRefresher).
+final class CoalescedCall: @unchecked Sendable {
+    // @unchecked: `connection` is touched only on `queue`, a serial queue.
+    private let databaseURL: String
+    private let minimumIntervalMs: Int64
+    private let queue: DispatchQueue
+    private let queued = Atomic<Bool>(false)
+    private let lastStartedMs = Atomic<Int64>(Int64.min / 2)
+    private let body: (PQConnection) throws -> Void
+    private let failed: (any Error) -> Void
+    private var connection: PQConnection?
+
+    /// `body` runs on the call's own connection; when it throws, the connection is dropped (the
+    /// next run opens another) and `failed` is told.
+    init(
+        label: String, databaseURL: String, minimumIntervalMs: Int64,
+        body: @escaping (PQConnection) throws -> Void, failed: @escaping (any Error) -> Void
+    ) {
+        self.databaseURL = databaseURL
+        self.minimumIntervalMs = minimumIntervalMs
+        self.queue = DispatchQueue(label: label)
+        self.body = body
+        self.failed = failed
+    }
+
+    /// Runs the call soon, unless a run is already queued.
+    func request() {
+        guard !queued.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let delayMs = lastStartedMs.load(ordering: .acquiring) + minimumIntervalMs - WallClock.monotonicMs()
+        queue.asyncAfter(deadline: .now() + .milliseconds(Int(max(0, delayMs)))) {
+            self.queued.store(false, ordering: .releasing)
+            self.run(self.body)
+        }
+    }
+
+    /// Waits for a running call (a queued one that has not started still runs later).
+    func waitForRunning() {
+        queue.sync {}
+    }
+
+    /// Waits for a running call, then runs `once` on the same connection, now.
+    func runNow(_ once: (PQConnection) throws -> Void) {
+        queue.sync { run(once) }
+    }
+
+    private func run(_ once: (PQConnection) throws -> Void) {
+        do {
+            let connection = try self.connection ?? PQConnection(databaseURL)
+            self.connection = connection
+            lastStartedMs.store(WallClock.monotonicMs(), ordering: .releasing)
+            try once(connection)
+        } catch {
+            connection = nil
+            failed(error)
+        }
+    }
+}

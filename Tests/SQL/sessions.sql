@@ -1,0 +1,73 @@
+-- Tests/SQL/sessions.sql (pgTAP, run by scripts/test with pg_prove on a freshly migrated database)
+-- The session windows are merged apart from the rollups: etl.refresh_rollups leaves a shipped
+-- batch's pieces waiting, etl.merge_pending_sessions merges the pieces of every batch whose
+-- marks a refresh took, and etl.refresh_aggregates does both. Rows read back and rebuilds
+-- still merge in the rollups' refresh, and a rebuild keeps the pieces it holds.
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+SELECT plan(14);
+
+SELECT etl.ensure_event_partitions(ARRAY[DATE '2026-04-01']);
+
+-- A batch as the worker loads it: its rows (the trigger marks their minutes), its ledger row
+-- saying it shipped its own aggregates, and its session pieces (no partial rows: no rollup
+-- needs them here).
+CREATE FUNCTION pg_temp.load_shipped(p_batch bigint, p_user text, p_times timestamptz[]) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO staging.events (event_id, event_type, event_time, user_id, payload, kafka_topic, kafka_partition, kafka_offset, batch_id)
+    SELECT gen_random_uuid(), 'click', t, p_user, '{}', 't', 0, p_batch * 100 + o, p_batch
+    FROM unnest(p_times) WITH ORDINALITY AS x(t, o);
+    INSERT INTO etl.batches (batch_id, worker_id, topic, started_at, events, rejected, bytes, partitions, copy_ms, aggregated_by_worker)
+    VALUES (p_batch, 'w', 't', now(), cardinality(p_times), 0, 0, '[]', 0, true);
+    INSERT INTO etl.batch_session_pieces (batch_id, user_id, first_at, last_at, events, pages, revenue)
+    SELECT p_batch, p_user, min(t), max(t), count(*), 0, 0 FROM unnest(p_times) AS t;
+$$;
+
+SELECT pg_temp.load_shipped(1, 'u1', '{2026-04-01 10:00+00, 2026-04-01 10:10+00}');
+SELECT cmp_ok(etl.refresh_rollups(), '>', 0, 'the rollups'' refresh takes the batch''s marks');
+SELECT is_empty('SELECT * FROM analytics.user_sessions', 'and leaves its session pieces waiting');
+SELECT is((SELECT count(*) FROM etl.batch_session_pieces), 1::bigint, 'one piece waits');
+SELECT is(etl.merge_pending_sessions(), 1, 'the session merge takes the one batch released');
+SELECT results_eq($$SELECT user_id, session_start, events FROM analytics.user_sessions$$,
+                  $$VALUES ('u1'::text, '2026-04-01 10:00+00'::timestamptz, 2::bigint)$$, 'its session');
+SELECT is_empty('SELECT * FROM etl.batch_session_pieces', 'no piece left');
+
+-- A batch whose marks no refresh has taken yet keeps its pieces; refresh_aggregates runs both.
+SELECT pg_temp.load_shipped(2, 'u1', '{2026-04-01 10:20+00}');
+SELECT is(etl.merge_pending_sessions(), 0, 'pieces of a batch still marked wait for the rollups'' refresh');
+SELECT is((SELECT count(*) FROM etl.batch_session_pieces), 1::bigint, 'its piece is still there');
+SELECT cmp_ok(etl.refresh_aggregates(), '>', 0, 'refresh_aggregates: the rollups, then the sessions');
+SELECT results_eq($$SELECT user_id, session_start, events FROM analytics.user_sessions$$,
+                  $$VALUES ('u1'::text, '2026-04-01 10:00+00'::timestamptz, 3::bigint)$$,
+                  'the piece extends the session');
+
+-- Rows staged by hand (no ledger row) are read back, and merged by the rollups' refresh itself.
+INSERT INTO staging.events (event_id, event_type, event_time, user_id, payload, kafka_topic, kafka_partition, kafka_offset, batch_id)
+VALUES (gen_random_uuid(), 'click', '2026-04-01 10:05+00', 'u2', '{}', 't', 1, 0, 3);
+SELECT etl.refresh_rollups();
+SELECT results_eq($$SELECT user_id, events FROM analytics.user_sessions WHERE user_id = 'u2'$$,
+                  $$VALUES ('u2'::text, 1::bigint)$$, 'rows read back become sessions in the rollups'' refresh');
+
+-- A rebuild of 10:00-11:00 while a batch holds the same user's event at 14:00: the rebuild
+-- reads its range from staging, the piece brings 14:00 (once dropped with the rebuilt user).
+SELECT pg_temp.load_shipped(4, 'u1', '{2026-04-01 14:00+00}');
+SELECT pg_temp.load_shipped(5, 'u1', '{2026-04-01 10:30+00}');
+SELECT etl.refresh_rollups();  -- batches 4 and 5 released, their pieces waiting
+SELECT etl.request_rebuild('2026-04-01 10:00+00', '2026-04-01 11:00+00', 'test');
+SELECT etl.refresh_aggregates();
+SELECT results_eq(
+    $$SELECT user_id, session_start, events FROM analytics.user_sessions ORDER BY 1, 2$$,
+    $$VALUES ('u1'::text, '2026-04-01 10:00+00'::timestamptz, 4::bigint), ('u1', '2026-04-01 14:00+00', 1),
+             ('u2', '2026-04-01 10:05+00', 1)$$,
+    'a rebuild counts every event once: staged ones in its range, pieces in hand beside it');
+SELECT is_empty('SELECT * FROM etl.batch_session_pieces', 'every piece merged');
+
+-- Everything merged equals a rebuild from staging alone.
+CREATE TEMPORARY TABLE merged AS SELECT user_id, session_start, session_end, events FROM analytics.user_sessions;
+SELECT etl.request_rebuild('2026-04-01 00:00+00', '2026-04-02 00:00+00', 'test');
+SELECT etl.refresh_aggregates() FROM generate_series(1, 24);
+SELECT results_eq($$SELECT user_id, session_start, session_end, events FROM analytics.user_sessions ORDER BY 1, 2$$,
+                  $$SELECT * FROM merged ORDER BY 1, 2$$, 'a rebuild of the day gives the same sessions');
+
+SELECT * FROM finish();
+ROLLBACK;
