@@ -117,7 +117,13 @@ struct WorkerStateMachine {
     private let pollBatchSize: Int
     private let availableNow: Bool
 
+    /// Polling after a commit that outlasted `--interval` goes on at least this long (or the
+    /// interval, when shorter), so the messages that queued meanwhile make the next batch.
+    static let minimumFillMs: Int64 = 100
+
     private(set) var phase = Phase.startingCycle
+    /// When the last batch closed (committed or not), monotonic ms; nil before the first.
+    private var lastCloseMs: Int64?
     private(set) var summary = Worker.Summary()
     /// Indexed by partition number; nil = not assigned to us.
     private(set) var partitions: [PartitionState?] = []
@@ -151,7 +157,7 @@ struct WorkerStateMachine {
                 }
                 let unreserved = lanes.indices.filter { lanes[$0].reservedBatchID == nil }
                 if !unreserved.isEmpty { return .reserveBatchIDs(lanes: unreserved) }
-                phase = .filling(deadlineMs: nowMs + intervalMs)
+                phase = .filling(deadlineMs: fillDeadline(nowMs: nowMs))
             case .filling(let deadlineMs):
                 let messages = lanes.reduce(0) { $0 + $1.messages }
                 let bytes = lanes.reduce(0) { $0 + $1.bytes }
@@ -164,6 +170,7 @@ struct WorkerStateMachine {
                         maxMessages: min(pollBatchSize, maxBatchEvents - messages),
                         timeoutMs: Int32(min(remainingMs, 100)))
                 }
+                lastCloseMs = nowMs
                 let loaded = lanes.indices.filter { lanes[$0].messages > 0 }
                 if loaded.isEmpty {
                     phase = .recovering
@@ -194,6 +201,16 @@ struct WorkerStateMachine {
                 return .finish(summary)
             }
         }
+    }
+
+    /// Batches close `--interval` after the one before closed, not after they open: the time a
+    /// commit takes counts against the next batch's polling, so on a steady stream an event
+    /// waits for one interval and one commit, not for the commit before it as well (issue 13's
+    /// latency target). A commit longer than the interval leaves the next batch
+    /// `minimumFillMs` to take what queued meanwhile.
+    private func fillDeadline(nowMs: Int64) -> Int64 {
+        guard let lastCloseMs else { return nowMs + intervalMs }
+        return max(lastCloseMs + intervalMs, nowMs + min(intervalMs, Self.minimumFillMs))
     }
 
     /// A stop was requested: the open batch closes and commits, then the run finishes.

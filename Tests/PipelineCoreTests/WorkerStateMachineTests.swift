@@ -154,6 +154,33 @@ struct WorkerStateMachineTests {
         #expect(harness.next() == .commit(lanes: [0]))
     }
 
+    @Test("the next batch closes --interval after the one before closed: its commit's time counts, at least 100 ms polled")
+    func closesOnCadence() {
+        var harness = MachineHarness.polling([start(0, at: 0)])
+        harness.poll(0, 0...0)
+        harness.nowMs = 1000
+        #expect(harness.next() == .commit(lanes: [0]))
+        harness.nowMs = 1400  // the commit took 400 ms
+        #expect(harness.committed(lane: 0) == .batchCommitted(lane: 0, CommitSummary()))
+        #expect(harness.next() == .reportLag(loaded: [loaded(0, 1)]))
+        #expect(harness.reserveAndNext(firstID: 2) == .poll(maxMessages: 10_000, timeoutMs: 100))
+        harness.poll(0, 1...1)
+        harness.nowMs = 1950
+        #expect(harness.next() == .poll(maxMessages: 10_000, timeoutMs: 50), "closes at 2000, not at 2400")
+        harness.nowMs = 2000
+        #expect(harness.next() == .commit(lanes: [0]))
+
+        harness.nowMs = 3500  // a commit longer than the interval
+        #expect(harness.committed(lane: 0) == .batchCommitted(lane: 0, CommitSummary()))
+        #expect(harness.next() == .reportLag(loaded: [loaded(0, 2)]))
+        #expect(harness.reserveAndNext(firstID: 3) == .poll(maxMessages: 10_000, timeoutMs: 100))
+        harness.poll(0, 2...2)
+        harness.nowMs = 3599
+        #expect(harness.next() == .poll(maxMessages: 10_000, timeoutMs: 1), "what queued meanwhile is taken")
+        harness.nowMs = 3600
+        #expect(harness.next() == .commit(lanes: [0]))
+    }
+
     @Test("a committed batch advances its partitions, counts what it loaded, and the next batch needs a new id")
     func committedBatch() {
         var harness = MachineHarness.polling([start(0, at: 10), start(1, at: 0)])
