@@ -34,7 +34,8 @@ struct WorkerCommand: ParsableCommand {
     )
     var noGroup = false
 
-    @Option(help: Settings.interval.help("Close a batch this long after the one before it closed", valueName: "DURATION"))
+    @Option(
+        help: Settings.interval.help("Close a batch this long after the one before it closed", valueName: "DURATION"))
     var interval: String?
 
     @Option(help: Settings.maxBatchEvents.help("Close a batch at this many messages", valueName: "N"))

@@ -154,7 +154,9 @@ struct WorkerStateMachineTests {
         #expect(harness.next() == .commit(lanes: [0]))
     }
 
-    @Test("the next batch closes --interval after the one before closed: its commit's time counts, at least 100 ms polled")
+    @Test(
+        "the next batch closes --interval after the one before closed: its commit's time counts, at least 100 ms polled"
+    )
     func closesOnCadence() {
         var harness = MachineHarness.polling([start(0, at: 0)])
         harness.poll(0, 0...0)
