@@ -115,7 +115,7 @@ public enum PartialAggregates {
                     } else if position == 0 {
                         CopyText.appendEscaped(EventType(rawValue: UInt8(value))!.name, to: &out)
                     } else {
-                        CopyText.appendEscaped(inputs.values[value], to: &out)
+                        inputs.values.withBytes(of: value) { CopyText.appendEscaped($0, to: &out) }
                     }
                 }
                 // Arrays: one element per measure, NULL where the measure is of another kind.

@@ -38,7 +38,7 @@ public enum SessionPieces {
             guard !revenue.overflowed else { return false }
             CopyText.appendInteger(batchID, to: &out)
             out.append(CopyText.tab)
-            CopyText.appendEscaped(inputs.users[first.user], to: &out)
+            inputs.users.withBytes(of: first.user) { CopyText.appendEscaped($0, to: &out) }
             out.append(CopyText.tab)
             EventTime.appendPostgresText(micros: first.timeMicros, to: &out)
             out.append(CopyText.tab)
