@@ -16,6 +16,10 @@ enum MallocSettings {
     /// after which a batch's multi-MiB buffers come from the heap and stay there when freed.
     /// A fixed threshold keeps every buffer over 128 KiB in its own mapping, returned to the
     /// kernel on free.
+    ///
+    /// Measured in BENCHMARKS.md ("The worker's peak memory"): these pay only because the
+    /// batch's strings are interned flat; with an allocation per string, two shared arenas
+    /// fragmented and peak RSS doubled in some runs.
     static func applyForWorker() {
         #if canImport(Glibc)
             let tunables = Environment.value("GLIBC_TUNABLES") ?? ""
