@@ -23,6 +23,9 @@ let package = Package(
         .systemLibrary(
             name: "CLibPQ", pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]),
+        // glibc's <malloc.h> (mallopt), which the Glibc module leaves out; imported only by the CLI,
+        // which tunes malloc for the worker.
+        .systemLibrary(name: "CGlibcMalloc"),
 
         // Wrappers: the only importers of the shims.
         .target(name: "RdKafka", dependencies: ["CRdKafka"]),
@@ -79,7 +82,7 @@ let package = Package(
         .target(
             name: "PipelineCLI",
             dependencies: [
-                "PipelineIO", "PipelineCore", "PipelineTelemetry", "EventContract", "EventGenerator",
+                "PipelineIO", "PipelineCore", "PipelineTelemetry", "EventContract", "EventGenerator", "CGlibcMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -79,6 +79,7 @@ struct WorkerCommand: ParsableCommand {
     var logLevel: String?
 
     func run() throws {
+        MallocSettings.applyForWorker()
         // Everything is resolved and checked before anything connects: a bad value costs nothing.
         let level = try Settings.logLevel.resolve(logLevel)
         let id =

@@ -151,23 +151,81 @@ public struct AggregateInputs {
     }
 }
 
-/// Distinct byte strings numbered in order of first appearance.
+/// Distinct byte strings numbered in order of first appearance, held flat: their bytes end to
+/// end in one buffer, where each starts, and an open-addressing table of their numbers. A batch
+/// interns tens of thousands of user ids; an array and a dictionary entry per string cost an
+/// allocation each, and the heap they fragment outlives the batch.
 struct InternedBytes {
-    private var ids: [[UInt8]: Int32] = [:]
-    private(set) var values: [[UInt8]] = []
+    /// Every string's bytes, end to end.
+    private var bytes: [UInt8] = []
+    /// Where string `id` starts in `bytes`; one more entry than strings, the last is `bytes.count`.
+    private var starts: [Int] = [0]
+    /// Each string's hash, so that growing the table hashes nothing again.
+    private var hashes: [UInt32] = []
+    /// Open addressing with linear probing: a string's number, or `empty`. Its count is a power
+    /// of two, at least twice the strings'.
+    private var slots: [Int32] = Array(repeating: InternedBytes.empty, count: 16)
+
+    private static let empty: Int32 = -1
+
+    var count: Int { hashes.count }
 
     mutating func id(of bytes: [UInt8]) -> (id: Int32, isNew: Bool) {
-        if let id = ids[bytes] { return (id, false) }
-        let id = Int32(values.count)
-        ids[bytes] = id
-        values.append(bytes)
+        bytes.withUnsafeBytes { id(of: $0) }
+    }
+
+    mutating func id(of candidate: UnsafeRawBufferPointer) -> (id: Int32, isNew: Bool) {
+        let hash = Self.hash(candidate)
+        let mask = slots.count - 1
+        var slot = Int(hash) & mask
+        while true {
+            let id = slots[slot]
+            if id == Self.empty { break }
+            if hashes[Int(id)] == hash, withBytes(of: id, { $0.elementsEqual(candidate) }) { return (id, false) }
+            slot = (slot + 1) & mask
+        }
+        let id = Int32(count)
+        bytes.append(contentsOf: candidate)
+        starts.append(bytes.count)
+        hashes.append(hash)
+        slots[slot] = id
+        if count * 2 > slots.count { grow() }
         return (id, true)
     }
 
+    /// Forgets every string, keeping the storage for the next batch.
     mutating func removeAll() {
-        ids.removeAll(keepingCapacity: true)
-        values.removeAll(keepingCapacity: true)
+        bytes.removeAll(keepingCapacity: true)
+        starts.removeAll(keepingCapacity: true)
+        starts.append(0)
+        hashes.removeAll(keepingCapacity: true)
+        for index in slots.indices { slots[index] = Self.empty }
     }
 
-    subscript(id: Int32) -> [UInt8] { values[Int(id)] }
+    /// Calls `body` with string `id`'s bytes, valid only during the call.
+    func withBytes<R>(of id: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let range = starts[Int(id)]..<starts[Int(id) + 1]
+        return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[range])) }
+    }
+
+    subscript(id: Int32) -> [UInt8] { withBytes(of: id) { Array($0) } }
+
+    private mutating func grow() {
+        slots = Array(repeating: Self.empty, count: slots.count * 2)
+        let mask = slots.count - 1
+        for (id, hash) in hashes.enumerated() {
+            var slot = Int(hash) & mask
+            while slots[slot] != Self.empty { slot = (slot + 1) & mask }
+            slots[slot] = Int32(id)
+        }
+    }
+
+    /// FNV-1a, 32 bits: ids and dimension values are short, and the table only needs spread.
+    private static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        var hash: UInt32 = 2_166_136_261
+        for byte in bytes {
+            hash = (hash ^ UInt32(byte)) &* 16_777_619
+        }
+        return hash
+    }
 }

@@ -11,21 +11,36 @@ public enum PartialAggregates {
     public static let columns =
         "batch_id, aggregate, bucket, event_type, page, country, currency, service, level, counts, sums, sketches"
 
-    /// Appends the COPY text rows of every declaration's partials, leaving out the events at
-    /// the positions `excluding` names; false (`out` partly written) when a sum left the exact range.
-    public static func appendRows(
+    /// Writes the COPY text rows of every declaration's partials in chunks of about
+    /// `chunkBytes`, leaving out the events at the positions `excluding` names; false when a sum
+    /// left the exact range, found before that declaration's rows are written (the earlier
+    /// declarations' rows may have been written: the caller abandons the COPY).
+    public static func writeRows(
         of inputs: AggregateInputs, declarations: [AggregateDeclaration], batchID: Int64, excluding: Set<Int> = [],
-        to out: inout [UInt8]
-    ) -> Bool {
+        chunkBytes: Int, _ write: (ArraySlice<UInt8>) throws -> Void
+    ) rethrows -> Bool {
+        var chunk: [UInt8] = []
+        chunk.reserveCapacity(chunkBytes + chunkBytes / 10)
         for declaration in declarations {
             var table = KeyTable(declaration: declaration)
             for (index, event) in inputs.events.enumerated() where excluding.isEmpty || !excluding.contains(index) {
                 table.add(event, inputs: inputs)
             }
             guard !table.overflowed else { return false }
-            table.appendRows(inputs: inputs, batchID: batchID, to: &out)
+            try table.writeRows(inputs: inputs, batchID: batchID, chunk: &chunk, chunkBytes: chunkBytes, write)
         }
+        if !chunk.isEmpty { try write(chunk[...]) }
         return true
+    }
+
+    /// `writeRows` into one buffer, for tests.
+    public static func appendRows(
+        of inputs: AggregateInputs, declarations: [AggregateDeclaration], batchID: Int64, excluding: Set<Int> = [],
+        to out: inout [UInt8]
+    ) -> Bool {
+        writeRows(
+            of: inputs, declarations: declarations, batchID: batchID, excluding: excluding, chunkBytes: 1 << 16
+        ) { out += $0 }
     }
 
     /// A bucket and the declared dimensions' values in `AggregateDeclaration.Dimension` order
@@ -98,7 +113,12 @@ public enum PartialAggregates {
             return slot
         }
 
-        func appendRows(inputs: AggregateInputs, batchID: Int64, to out: inout [UInt8]) {
+        /// Appends the table's rows to `out`, handing it to `write` (and emptying it) whenever
+        /// it holds `chunkBytes` or more.
+        func writeRows(
+            inputs: AggregateInputs, batchID: Int64, chunk out: inout [UInt8], chunkBytes: Int,
+            _ write: (ArraySlice<UInt8>) throws -> Void
+        ) rethrows {
             let measureCount = declaration.measures.count
             var sketch: [UInt8] = []
             for (slot, key) in keys.enumerated() {
@@ -115,7 +135,7 @@ public enum PartialAggregates {
                     } else if position == 0 {
                         CopyText.appendEscaped(EventType(rawValue: UInt8(value))!.name, to: &out)
                     } else {
-                        CopyText.appendEscaped(inputs.values[value], to: &out)
+                        inputs.values.withBytes(of: value) { CopyText.appendEscaped($0, to: &out) }
                     }
                 }
                 // Arrays: one element per measure, NULL where the measure is of another kind.
@@ -144,6 +164,10 @@ public enum PartialAggregates {
                     out.append(UInt8(ascii: "}"))
                 }
                 out.append(CopyText.newline)
+                if out.count >= chunkBytes {
+                    try write(out[...])
+                    out.removeAll(keepingCapacity: true)
+                }
             }
         }
 

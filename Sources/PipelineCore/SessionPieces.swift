@@ -9,11 +9,15 @@ public enum SessionPieces {
     public static let columns = "batch_id, user_id, first_at, last_at, events, pages, revenue"
     static let gapMicros: Int64 = 30 * 60 * 1_000_000
 
-    /// Appends one COPY text row per piece, leaving out the events at the positions `excluding`
-    /// names; false (`out` partly written) when a revenue sum left the exact range.
-    public static func appendRows(
-        of inputs: AggregateInputs, batchID: Int64, excluding: Set<Int> = [], to out: inout [UInt8]
-    ) -> Bool {
+    /// Writes one COPY text row per piece in chunks of about `chunkBytes`, leaving out the
+    /// events at the positions `excluding` names; false when a revenue sum left the exact range
+    /// (the rows before it may have been written: the caller abandons the COPY).
+    public static func writeRows(
+        of inputs: AggregateInputs, batchID: Int64, excluding: Set<Int> = [], chunkBytes: Int,
+        _ write: (ArraySlice<UInt8>) throws -> Void
+    ) rethrows -> Bool {
+        var out: [UInt8] = []
+        out.reserveCapacity(chunkBytes + chunkBytes / 10)
         let events = inputs.events
         let order = events.indices.filter { excluding.isEmpty || !excluding.contains($0) }.sorted {
             (events[$0].user, events[$0].timeMicros) < (events[$1].user, events[$1].timeMicros)
@@ -38,7 +42,7 @@ public enum SessionPieces {
             guard !revenue.overflowed else { return false }
             CopyText.appendInteger(batchID, to: &out)
             out.append(CopyText.tab)
-            CopyText.appendEscaped(inputs.users[first.user], to: &out)
+            inputs.users.withBytes(of: first.user) { CopyText.appendEscaped($0, to: &out) }
             out.append(CopyText.tab)
             EventTime.appendPostgresText(micros: first.timeMicros, to: &out)
             out.append(CopyText.tab)
@@ -50,8 +54,20 @@ public enum SessionPieces {
             out.append(CopyText.tab)
             revenue.appendText(to: &out)
             out.append(CopyText.newline)
+            if out.count >= chunkBytes {
+                try write(out[...])
+                out.removeAll(keepingCapacity: true)
+            }
             start = next
         }
+        if !out.isEmpty { try write(out[...]) }
         return true
+    }
+
+    /// `writeRows` into one buffer, for tests.
+    public static func appendRows(
+        of inputs: AggregateInputs, batchID: Int64, excluding: Set<Int> = [], to out: inout [UInt8]
+    ) -> Bool {
+        writeRows(of: inputs, batchID: batchID, excluding: excluding, chunkBytes: 1 << 16) { out += $0 }
     }
 }

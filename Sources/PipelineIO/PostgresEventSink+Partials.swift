@@ -15,6 +15,24 @@ import PipelineCore
 /// here (logged: that is a bug).
 extension PostgresEventSink {
     static let partialsSavepoint = "pipeline_partials"
+    /// Bytes of partials or pieces made before they are handed to libpq.
+    static let partialsChunkBytes = 256 << 10
+
+    /// A sum left the exact range while its COPY was under way: the COPY is abandoned, the
+    /// savepoint rolled back, and the batch left to the refresh.
+    struct InexactSum: Error {}
+
+    /// COPYs the rows `rows` writes through the closure it is given; throws `InexactSum` (the
+    /// COPY cancelled) when `rows` returns false.
+    private func copyRows(
+        into target: String, on connection: PQConnection,
+        _ rows: ((ArraySlice<UInt8>) throws -> Void) throws -> Bool
+    ) throws {
+        _ = try connection.copyIn("COPY \(target) FROM STDIN") { writer in
+            let complete = try rows { chunk in try chunk.withUnsafeBytes { try writer.write($0) } }
+            guard complete else { throw InexactSum() }
+        }
+    }
 
     /// Whether the batch's partial aggregates and session pieces were loaded with it.
     func shipPartialAggregates(_ batch: EventBatch, refused: RefusedRows, on connection: PQConnection) throws -> Bool {
@@ -23,16 +41,24 @@ extension PostgresEventSink {
         guard let declarations = try aggregateDeclarations(on: connection) else { return false }
         var excluded = Set(refused.eventIndices)
         if !refused.claimedByCopy { excluded.formUnion(try divertedEvents(of: batch, on: connection)) }
-        var partials: [UInt8] = []
-        var pieces: [UInt8] = []
-        guard
-            PartialAggregates.appendRows(
-                of: inputs, declarations: declarations, batchID: batch.batchID, excluding: excluded, to: &partials),
-            SessionPieces.appendRows(of: inputs, batchID: batch.batchID, excluding: excluded, to: &pieces)
-        else { return false }
-        let refusal = try refusalUnderSavepoint(Self.partialsSavepoint, on: connection) {
-            try copy(partials[...], into: "etl.batch_partials (\(PartialAggregates.columns))", on: connection)
-            try copy(pieces[...], into: "etl.batch_session_pieces (\(SessionPieces.columns))", on: connection)
+        // Streamed in chunks as they are made, not built whole beside the batch: a
+        // high-cardinality batch has a piece per user and a sketch is up to 20 KiB of hex.
+        let refusal: PostgresError?
+        do {
+            refusal = try refusalUnderSavepoint(Self.partialsSavepoint, on: connection) {
+                try copyRows(into: "etl.batch_partials (\(PartialAggregates.columns))", on: connection) { write in
+                    try PartialAggregates.writeRows(
+                        of: inputs, declarations: declarations, batchID: batch.batchID, excluding: excluded,
+                        chunkBytes: Self.partialsChunkBytes, write)
+                }
+                try copyRows(into: "etl.batch_session_pieces (\(SessionPieces.columns))", on: connection) { write in
+                    try SessionPieces.writeRows(
+                        of: inputs, batchID: batch.batchID, excluding: excluded, chunkBytes: Self.partialsChunkBytes,
+                        write)
+                }
+            }
+        } catch is InexactSum {
+            return false
         }
         if let refusal {
             logger.error(

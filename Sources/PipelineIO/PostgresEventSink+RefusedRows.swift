@@ -76,7 +76,9 @@ extension PostgresEventSink {
     }
 
     /// Runs `body` inside a savepoint; returns PostgreSQL's refusal of the data (everything
-    /// `body` did rolled back, settings included), or nil when it went through. Other errors throw.
+    /// `body` did rolled back, settings included), or nil when it went through. `InexactSum`
+    /// (the worker's own refusal of partials) is rethrown after the same rollback; other errors
+    /// throw as they are.
     func refusalUnderSavepoint(_ name: String, on connection: PQConnection, _ body: () throws -> Void) throws
         -> PostgresError?
     {
@@ -89,6 +91,10 @@ extension PostgresEventSink {
             try connection.execute("ROLLBACK TO SAVEPOINT \(name)")
             try connection.execute("RELEASE SAVEPOINT \(name)")
             return error
+        } catch let error as InexactSum {
+            try connection.execute("ROLLBACK TO SAVEPOINT \(name)")
+            try connection.execute("RELEASE SAVEPOINT \(name)")
+            throw error
         }
     }
 }

@@ -91,6 +91,65 @@ struct ShippedPartialsTests {
                 [AggregateEvent.rfc3339(Self.unusualStart + Self.minute)]) == "1")
     }
 
+    /// A transaction each minute for 200 minutes by one user, amounts of 18 nines and one of
+    /// 10^-18: every minute's revenue fits the worker's exact range, the session's does not.
+    static func overflowingSessionEvents() -> [[UInt8]] {
+        func event(_ index: Int, user: String, atMs ms: Int64, body: String) -> [UInt8] {
+            let id = String(format: "00000000-0000-4000-8000-%012d", index + 1)
+            return Array(
+                #"{"event_id":"\#(id)","event_time":"\#(AggregateEvent.rfc3339(ms))","user_id":"\#(user)",\#(body)}"#
+                    .utf8)
+        }
+        // Users sorting before the big spender: their pieces fill more than a chunk first.
+        var events = (0..<5_000).map { index in
+            event(
+                index, user: String(format: "a%05d", index), atMs: start + Int64(index % 60) * 1_000,
+                body: #""event_type":"page_view","page":"/""#)
+        }
+        for index in 0..<200 {
+            let amount = index == 100 ? "0.000000000000000001" : "999999999999999999"
+            events.append(
+                event(
+                    5_000 + index, user: "zz", atMs: start + Int64(index) * minute + 30_000,
+                    body: #""event_type":"transaction","amount":\#(amount),"currency":"EUR","order_id":"o\#(index)""#))
+        }
+        return events
+    }
+
+    @Test("a session's revenue past the exact range mid-COPY: the batch is left to the refresh, which sums it in SQL")
+    func overflowingSessionRevenue() throws {
+        let kafka = try KafkaFixture(partitions: 1)
+        defer { withExtendedLifetime(kafka) {} }
+        let database = try TestDatabase.migrated("overflow")
+        let events = Self.overflowingSessionEvents()
+        try kafka.produce(events.map { EventFactory.Message(key: nil, value: $0, expectedReason: nil, eventID: nil) })
+
+        let log = NSTemporaryDirectory() + "overflow-\(database.name).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let status = try PipelineBinary.run(
+            [
+                "worker", "--brokers", kafka.brokers, "--topic", kafka.topic, "--database", database.url,
+                "--available-now", "--no-group", "--max-batch-events", "10000", "--interval", "5s",
+            ], logFile: log)
+        #expect(status == 0, "see \(log)")
+        #expect(try database.count("SELECT count(*) FROM staging.events") == events.count)
+        #expect(try database.count("SELECT count(*) FROM etl.batches") == 1)
+        #expect(
+            try database.count("SELECT count(*) FROM etl.batches WHERE aggregated_by_worker") == 0,
+            "the pieces' COPY abandoned and the partials' rolled back with it")
+        #expect(try database.count("SELECT count(*) FROM etl.batch_partials") == 0)
+        #expect(try database.count("SELECT count(*) FROM etl.batch_session_pieces") == 0)
+        let logText = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(!logText.contains("refused the batch's partial aggregates"), "not a refusal by PostgreSQL")
+        #expect(
+            try database.scalar("SELECT revenue::text FROM etl.agg_user_sessions WHERE user_id = 'zz'")
+                == "198999999999999999801.000000000000000001")
+        #expect(try database.count("SELECT count(*) FROM etl.agg_user_sessions") == 5_001)
+        #expect(
+            try database.scalar("SELECT sum(revenue)::text FROM analytics.revenue_per_minute")
+                == "198999999999999999801.000000000000000001")
+    }
+
     static let tables = [
         "etl.agg_events_1m", "etl.agg_events_5m", "etl.agg_events_1h", "etl.agg_revenue_1m", "etl.agg_page_views_1m",
         "etl.agg_logs_1m", "etl.agg_funnel_1h", "etl.agg_user_sessions",
