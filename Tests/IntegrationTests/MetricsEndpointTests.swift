@@ -225,12 +225,3 @@ struct MetricsEndpointTests {
 
 /// A connection to the server's maintenance database, for ALTER DATABASE on a test's database.
 private func serverConnection() throws -> PQConnection { try PQConnection(TestDatabase.serverURL()) }
-
-private func waitUntilSync(seconds: Double, _ condition: () throws -> Bool) throws {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try condition() { return }
-        Thread.sleep(forTimeInterval: 0.1)
-    }
-    throw TestSetupError("condition not met within \(seconds) s")
-}

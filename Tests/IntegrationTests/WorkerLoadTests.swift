@@ -186,3 +186,13 @@ func waitUntil(seconds: Double, _ condition: () throws -> Bool) async throws {
     }
     throw TestSetupError("condition not met within \(seconds) s")
 }
+
+/// `waitUntil` for a test that is not async.
+func waitUntilSync(seconds: Double, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return }
+        Thread.sleep(forTimeInterval: 0.1)
+    }
+    throw TestSetupError("condition not met within \(seconds) s")
+}
