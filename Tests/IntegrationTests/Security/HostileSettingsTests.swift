@@ -70,6 +70,7 @@ struct HostileSettingsTests {
         add("worker", "--connections", "PIPELINE_CONNECTIONS", .number)
         add("worker", "--start-from", "PIPELINE_START_FROM", .number)
         add("worker", "--refresh-interval", "PIPELINE_REFRESH_INTERVAL", .numberWithZero)
+        add("worker", "--session-interval", "PIPELINE_SESSION_INTERVAL", .numberWithZero)
         add("worker", "--max-message-bytes", "PIPELINE_MAX_MESSAGE_BYTES", .number)
         add("worker", "--log-level", "PIPELINE_LOG_LEVEL", .number)
         add("worker", "--metrics-port", "PIPELINE_METRICS_PORT", .numberWithZero)
