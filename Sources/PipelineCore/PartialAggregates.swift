@@ -33,16 +33,6 @@ public enum PartialAggregates {
         return true
     }
 
-    /// `writeRows` into one buffer, for tests.
-    public static func appendRows(
-        of inputs: AggregateInputs, declarations: [AggregateDeclaration], batchID: Int64, excluding: Set<Int> = [],
-        to out: inout [UInt8]
-    ) -> Bool {
-        writeRows(
-            of: inputs, declarations: declarations, batchID: batchID, excluding: excluding, chunkBytes: 1 << 16
-        ) { out += $0 }
-    }
-
     /// A bucket and the declared dimensions' values in `AggregateDeclaration.Dimension` order
     /// (`AggregateInputs.absent` for the others, and in the two unused lanes).
     struct Key: Hashable {

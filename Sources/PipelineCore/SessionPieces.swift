@@ -63,11 +63,4 @@ public enum SessionPieces {
         if !out.isEmpty { try write(out[...]) }
         return true
     }
-
-    /// `writeRows` into one buffer, for tests.
-    public static func appendRows(
-        of inputs: AggregateInputs, batchID: Int64, excluding: Set<Int> = [], to out: inout [UInt8]
-    ) -> Bool {
-        writeRows(of: inputs, batchID: batchID, excluding: excluding, chunkBytes: 1 << 16) { out += $0 }
-    }
 }

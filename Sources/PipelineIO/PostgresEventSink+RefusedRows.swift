@@ -88,14 +88,18 @@ extension PostgresEventSink {
             try connection.execute("RELEASE SAVEPOINT \(name)")
             return nil
         } catch let error as PostgresError where error.isRefusalOfData {
-            try connection.execute("ROLLBACK TO SAVEPOINT \(name)")
-            try connection.execute("RELEASE SAVEPOINT \(name)")
+            try rollBack(to: name, on: connection)
             return error
         } catch let error as InexactSum {
-            try connection.execute("ROLLBACK TO SAVEPOINT \(name)")
-            try connection.execute("RELEASE SAVEPOINT \(name)")
+            try rollBack(to: name, on: connection)
             throw error
         }
+    }
+
+    /// Undoes what the savepoint `name` covers and drops it; the transaction goes on.
+    private func rollBack(to name: String, on connection: PQConnection) throws {
+        try connection.execute("ROLLBACK TO SAVEPOINT \(name)")
+        try connection.execute("RELEASE SAVEPOINT \(name)")
     }
 }
 

@@ -62,7 +62,7 @@ struct PartialAggregatesTests {
 
     func pieces(_ batch: EventBatch) -> [[String]] {
         var out: [UInt8] = []
-        #expect(SessionPieces.appendRows(of: batch.aggregateInputs, batchID: 7, to: &out))
+        #expect(SessionPieces.writeRows(of: batch.aggregateInputs, batchID: 7, chunkBytes: 1 << 16) { out += $0 })
         return String(decoding: out, as: UTF8.self).split(separator: "\n").map {
             $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
         }
