@@ -5,7 +5,7 @@
 -- still merge in the rollups' refresh, and a rebuild keeps the pieces it holds.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(14);
+SELECT plan(16);
 
 SELECT etl.ensure_event_partitions(ARRAY[DATE '2026-04-01']);
 
@@ -40,6 +40,9 @@ SELECT cmp_ok(etl.refresh_aggregates(), '>', 0, 'refresh_aggregates: the rollups
 SELECT results_eq($$SELECT user_id, session_start, events FROM analytics.user_sessions$$,
                   $$VALUES ('u1'::text, '2026-04-01 10:00+00'::timestamptz, 3::bigint)$$,
                   'the piece extends the session');
+SELECT is((SELECT sum(t.n_tup_hot_upd) FROM pg_stat_xact_user_tables AS t
+           WHERE t.schemaname = 'etl' AND t.relname LIKE 'agg_user_sessions_p%'), 1::numeric,
+          'in place: its row rewritten on its page (a HOT update), no index entry written');
 
 -- Rows staged by hand (no ledger row) are read back, and merged by the rollups' refresh itself.
 INSERT INTO staging.events (event_id, event_type, event_time, user_id, payload, kafka_topic, kafka_partition, kafka_offset, batch_id)
@@ -68,6 +71,8 @@ SELECT etl.request_rebuild('2026-04-01 00:00+00', '2026-04-02 00:00+00', 'test')
 SELECT etl.refresh_aggregates() FROM generate_series(1, 24);
 SELECT results_eq($$SELECT user_id, session_start, session_end, events FROM analytics.user_sessions ORDER BY 1, 2$$,
                   $$SELECT * FROM merged ORDER BY 1, 2$$, 'a rebuild of the day gives the same sessions');
+SELECT is_empty($$SELECT user_id, session_start FROM etl.agg_user_sessions GROUP BY 1, 2 HAVING count(*) > 1$$,
+                'one row per user and session start (no unique index keeps it: 0024)');
 
 SELECT * FROM finish();
 ROLLBACK;

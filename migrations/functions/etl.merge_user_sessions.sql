@@ -11,11 +11,15 @@
 --   carry them) and of batches whose marks are still pending (the next
 --   refresh releases their pieces). First: the sessions left are then wholly
 --   outside what staging gave.
--- - every user with a piece: the sessions the pieces can touch are taken out
---   (DELETE ... RETURNING) and become pieces; the pieces are chained into
---   sessions again (a piece more than 30 minutes after every earlier one starts
---   a new session) and summed. A late event inside a session, before or after
---   it, or bridging two, costs the same as an append: staging is not read.
+-- - every user with a piece: the sessions the pieces can touch are read and
+--   become pieces that remember their key (stored_start); the pieces are
+--   chained into sessions again (a piece more than 30 minutes after every
+--   earlier one starts a new session) and summed. A merged session holding one
+--   stored session with its start (an append, or a late event inside it) is
+--   UPDATEd in place: no index holds what changes, so the row is rewritten on
+--   its page (HOT, 0024). Other stored sessions (a late event before one, or
+--   bridging two) are deleted and their merged sessions inserted. Staging is
+--   not read.
 -- Until issue 13's session merger a rebuilt user's pieces in hand were dropped
 -- for the rebuild's read of staging, which covers only the rebuilt range: an
 -- event of the same user outside it, in a batch of the same refresh, was lost.
@@ -80,15 +84,16 @@ BEGIN
             FROM pg_temp.etl_refresh_sessions AS p
             GROUP BY p.user_id
         ),
-        taken AS (
-            DELETE FROM etl.agg_user_sessions AS s
-            USING added AS a
-            WHERE s.user_id = a.user_id AND s.session_end >= a.t_from AND s.session_end >= v_first
+        touched AS (
+            SELECT s.user_id, s.session_start, s.last_event_at, s.events, s.pages, s.revenue
+            FROM etl.agg_user_sessions AS s
+            JOIN added AS a ON s.user_id = a.user_id
+            WHERE s.session_end >= a.t_from AND s.session_end >= v_first
               AND s.session_start <= a.t_to + interval '30 minutes'
-            RETURNING s.user_id, s.session_start, s.last_event_at, s.events, s.pages, s.revenue
         )
-        INSERT INTO pg_temp.etl_refresh_sessions (user_id, first_at, last_at, events, pages, revenue)
-        SELECT t.user_id, t.session_start, t.last_event_at, t.events, t.pages, t.revenue FROM taken AS t;
+        INSERT INTO pg_temp.etl_refresh_sessions (user_id, first_at, last_at, events, pages, revenue, stored_start)
+        SELECT t.user_id, t.session_start, t.last_event_at, t.events, t.pages, t.revenue, t.session_start
+        FROM touched AS t;
     END IF;
 
     -- A session ends where its last event does, plus 30 minutes: those days' partitions.
@@ -98,17 +103,44 @@ BEGIN
 
     -- COLLATE "C": the pieces only need grouping by user, and byte order sorts them without the
     -- locale's comparisons (the same partitions: equality is byte equality either way).
+    -- The three writes touch different rows (one session per user and start), so one statement
+    -- holds them: the UPDATE and the DELETE reach only stored sessions, each by its key.
+    WITH chained AS MATERIALIZED (
+        SELECT m.*, sum(m.starts_session) OVER (PARTITION BY m.user_id COLLATE "C" ORDER BY m.first_at, m.last_at
+                                                ROWS UNBOUNDED PRECEDING) AS session_no
+        FROM (SELECT p.*,
+                     CASE WHEN p.first_at - max(p.last_at) OVER (PARTITION BY p.user_id COLLATE "C" ORDER BY p.first_at, p.last_at
+                                                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                               < interval '30 minutes' THEN 0 ELSE 1 END AS starts_session
+              FROM pg_temp.etl_refresh_sessions AS p) AS m
+    ),
+    merged AS MATERIALIZED (
+        SELECT c.user_id, c.session_no, min(c.first_at) AS session_start, max(c.last_at) AS last_event_at,
+               sum(c.events) AS events, sum(c.pages) AS pages, sum(c.revenue) AS revenue,
+               count(c.stored_start) = 1 AND min(c.stored_start) = min(c.first_at) AS in_place
+        FROM chained AS c
+        GROUP BY c.user_id, c.session_no
+    ),
+    extended AS (
+        UPDATE etl.agg_user_sessions AS s
+        SET session_end = m.last_event_at + interval '30 minutes', last_event_at = m.last_event_at,
+            events = m.events, pages = m.pages, revenue = m.revenue
+        FROM merged AS m
+        WHERE m.in_place AND s.user_id = m.user_id AND s.session_start = m.session_start
+          AND s.session_end >= v_first
+    ),
+    replaced AS (
+        DELETE FROM etl.agg_user_sessions AS s
+        USING chained AS c
+        JOIN merged AS m ON m.user_id = c.user_id AND m.session_no = c.session_no
+        WHERE c.stored_start IS NOT NULL AND NOT m.in_place
+          AND s.user_id = c.user_id AND s.session_start = c.stored_start AND s.session_end >= v_first
+    )
     INSERT INTO etl.agg_user_sessions (user_id, session_start, session_end, last_event_at, events, pages, revenue)
-    SELECT c.user_id, min(c.first_at), max(c.last_at) + interval '30 minutes', max(c.last_at),
-           sum(c.events), sum(c.pages), sum(c.revenue)
-    FROM (SELECT m.*, sum(m.starts_session) OVER (PARTITION BY m.user_id COLLATE "C" ORDER BY m.first_at, m.last_at
-                                                  ROWS UNBOUNDED PRECEDING) AS session_no
-          FROM (SELECT p.*,
-                       CASE WHEN p.first_at - max(p.last_at) OVER (PARTITION BY p.user_id COLLATE "C" ORDER BY p.first_at, p.last_at
-                                                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-                                 < interval '30 minutes' THEN 0 ELSE 1 END AS starts_session
-                FROM pg_temp.etl_refresh_sessions AS p) AS m) AS c
-    GROUP BY c.user_id, c.session_no;
+    SELECT m.user_id, m.session_start, m.last_event_at + interval '30 minutes', m.last_event_at,
+           m.events, m.pages, m.revenue
+    FROM merged AS m
+    WHERE NOT m.in_place;
 END;
 $$;
 

@@ -4,7 +4,8 @@
 -- belongs to a batch this refresh adds and reads back, rather than to a minute
 -- it recomputes), etl_refresh_partials, the partial aggregates it merges (the
 -- columns of etl.batch_partials, 0021, but batch_id), and etl_refresh_sessions,
--- the pieces of the session windows it merges (those of etl.batch_session_pieces). A temp table lives as long as
+-- the pieces of the session windows it merges (those of etl.batch_session_pieces, and
+-- stored_start: the key of the stored session a piece stands for, 0024). A temp table lives as long as
 -- its session: created once per connection, not per refresh (no catalog
 -- churn); ON COMMIT DELETE ROWS empties it when the refresh's transaction ends.
 CREATE OR REPLACE FUNCTION etl.prepare_refresh_rows()
@@ -14,7 +15,7 @@ SET search_path = ''
 AS $$
 BEGIN
     -- Purpose: one place defines the refresh's working set.
-    -- The newest of the three decides: a connection older than 0021 has the other two.
+    -- The newer of the two decides: a connection older than 0021 has etl_refresh_rows.
     IF to_regclass('pg_temp.etl_refresh_partials') IS NULL THEN
         CREATE TEMPORARY TABLE IF NOT EXISTS etl_refresh_rows (
             event_time timestamptz NOT NULL,
@@ -36,17 +37,26 @@ BEGIN
                p.counts, p.sums, p.sketches
         FROM etl.batch_partials AS p
         WITH NO DATA;
-        CREATE TEMPORARY TABLE IF NOT EXISTS etl_refresh_sessions ON COMMIT DELETE ROWS AS
-        SELECT p.user_id, p.first_at, p.last_at, p.events, p.pages, p.revenue
-        FROM etl.batch_session_pieces AS p
-        WITH NO DATA;
         -- Only this session ever sees a temp table; a role it switches to
         -- (SET ROLE) may refresh too.
-        GRANT SELECT, INSERT, DELETE ON pg_temp.etl_refresh_rows, pg_temp.etl_refresh_partials, pg_temp.etl_refresh_sessions TO PUBLIC;
+        GRANT SELECT, INSERT, DELETE ON pg_temp.etl_refresh_rows, pg_temp.etl_refresh_partials TO PUBLIC;
     ELSE
         -- a second refresh in the same transaction (tests, rebuild_aggregates)
         DELETE FROM pg_temp.etl_refresh_rows;
         DELETE FROM pg_temp.etl_refresh_partials;
+    END IF;
+    -- Its newest column decides: a connection older than 0024 has the table without it.
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute AS a
+                   WHERE a.attrelid = to_regclass('pg_temp.etl_refresh_sessions') AND a.attname = 'stored_start') THEN
+        IF to_regclass('pg_temp.etl_refresh_sessions') IS NOT NULL THEN
+            DROP TABLE pg_temp.etl_refresh_sessions;
+        END IF;
+        CREATE TEMPORARY TABLE etl_refresh_sessions ON COMMIT DELETE ROWS AS
+        SELECT p.user_id, p.first_at, p.last_at, p.events, p.pages, p.revenue, NULL::timestamptz AS stored_start
+        FROM etl.batch_session_pieces AS p
+        WITH NO DATA;
+        GRANT SELECT, INSERT, DELETE ON pg_temp.etl_refresh_sessions TO PUBLIC;
+    ELSE
         DELETE FROM pg_temp.etl_refresh_sessions;
     END IF;
 END;
