@@ -5,7 +5,7 @@
 -- still merge in the rollups' refresh, and a rebuild keeps the pieces it holds.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(16);
+SELECT plan(17);
 
 SELECT etl.ensure_event_partitions(ARRAY[DATE '2026-04-01']);
 
@@ -64,6 +64,30 @@ SELECT results_eq(
              ('u2', '2026-04-01 10:05+00', 1)$$,
     'a rebuild counts every event once: staged ones in its range, pieces in hand beside it');
 SELECT is_empty('SELECT * FROM etl.batch_session_pieces', 'every piece merged');
+
+-- Pieces that only extend a session or start one are written without chaining; the others are
+-- chained. Sessions 12:00-12:10 (u8 also 13:00), then one merge brings: u3 12:05 (inside its
+-- session), u4 12:39 (under 30 minutes after it), u5 12:40 (30 minutes: a new session), u6 11:45
+-- (before it: the start moves), u7 12:30 and 13:05 (a gap of 35 minutes between its pieces), u8
+-- 12:35 (bridging its two sessions), u9 12:00 (a new user).
+SELECT pg_temp.load_shipped(10 + n, 'u' || n, '{2026-04-01 12:00+00, 2026-04-01 12:10+00}') FROM generate_series(3, 8) AS n;
+SELECT pg_temp.load_shipped(19, 'u8', '{2026-04-01 13:00+00}');
+SELECT etl.refresh_aggregates();
+SELECT pg_temp.load_shipped(b, u, ARRAY[t]) FROM (VALUES
+    (20, 'u3', '2026-04-01 12:05+00'::timestamptz), (21, 'u4', '2026-04-01 12:39+00'), (22, 'u5', '2026-04-01 12:40+00'),
+    (23, 'u6', '2026-04-01 11:45+00'), (24, 'u7', '2026-04-01 12:30+00'), (25, 'u7', '2026-04-01 13:05+00'),
+    (26, 'u8', '2026-04-01 12:35+00'), (27, 'u9', '2026-04-01 12:00+00')) AS x(b, u, t);
+SELECT etl.refresh_aggregates();
+SELECT results_eq(
+    $$SELECT user_id, session_start, session_end, events FROM analytics.user_sessions WHERE user_id > 'u2' ORDER BY 1, 2$$,
+    $$VALUES ('u3'::text, '2026-04-01 12:00+00'::timestamptz, '2026-04-01 12:40+00'::timestamptz, 3::bigint),
+             ('u4', '2026-04-01 12:00+00', '2026-04-01 13:09+00', 3),
+             ('u5', '2026-04-01 12:00+00', '2026-04-01 12:40+00', 2), ('u5', '2026-04-01 12:40+00', '2026-04-01 13:10+00', 1),
+             ('u6', '2026-04-01 11:45+00', '2026-04-01 12:40+00', 3),
+             ('u7', '2026-04-01 12:00+00', '2026-04-01 13:00+00', 3), ('u7', '2026-04-01 13:05+00', '2026-04-01 13:35+00', 1),
+             ('u8', '2026-04-01 12:00+00', '2026-04-01 13:30+00', 4),
+             ('u9', '2026-04-01 12:00+00', '2026-04-01 12:30+00', 1)$$,
+    'appends, events inside, new sessions, moved starts, gaps and bridges');
 
 -- Everything merged equals a rebuild from staging alone.
 CREATE TEMPORARY TABLE merged AS SELECT user_id, session_start, session_end, events FROM analytics.user_sessions;

@@ -11,7 +11,12 @@
 --   carry them) and of batches whose marks are still pending (the next
 --   refresh releases their pieces). First: the sessions left are then wholly
 --   outside what staging gave.
--- - every user with a piece: the sessions the pieces can touch are read and
+-- - every user with pieces that lie within 30 minutes of each other and either
+--   extend the one stored session they can reach (from inside it, or less than
+--   30 minutes after its last event) or reach none: the session is UPDATEd in
+--   place, or one inserted, with no chaining. Most users of a stream are this
+--   case, and chaining them cost about a third of the merge (BENCHMARKS.md).
+-- - every other user: the sessions the pieces can touch are read and
 --   become pieces that remember their key (stored_start); the pieces are
 --   chained into sessions again (a piece more than 30 minutes after every
 --   earlier one starts a new session) and summed. A merged session holding one
@@ -36,6 +41,8 @@ DECLARE
     v_hi    timestamptz[];
     v_min   timestamptz;
     v_max   timestamptz;
+    v_pieces_users bigint;  -- users with pieces in hand, and those the common case took
+    v_handled      text[];
 BEGIN
     -- Purpose: session windows whose cost follows the new events.
     IF p_users IS NOT NULL THEN
@@ -78,28 +85,84 @@ BEGIN
     FROM pg_temp.etl_refresh_rows AS r
     WHERE r.from_batch;
     SELECT min(p.first_at) INTO v_first FROM pg_temp.etl_refresh_sessions AS p;
-    IF v_first IS NOT NULL THEN
-        WITH added AS (
-            SELECT p.user_id, min(p.first_at) AS t_from, max(p.last_at) AS t_to
-            FROM pg_temp.etl_refresh_sessions AS p
-            GROUP BY p.user_id
-        ),
-        touched AS (
-            SELECT s.user_id, s.session_start, s.last_event_at, s.events, s.pages, s.revenue
-            FROM etl.agg_user_sessions AS s
-            JOIN added AS a ON s.user_id = a.user_id
-            WHERE s.session_end >= a.t_from AND s.session_end >= v_first
-              AND s.session_start <= a.t_to + interval '30 minutes'
-        )
-        INSERT INTO pg_temp.etl_refresh_sessions (user_id, first_at, last_at, events, pages, revenue, stored_start)
-        SELECT t.user_id, t.session_start, t.last_event_at, t.events, t.pages, t.revenue, t.session_start
-        FROM touched AS t;
+    IF v_first IS NULL THEN
+        RETURN;
     END IF;
 
-    -- A session ends where its last event does, plus 30 minutes: those days' partitions.
+    -- A session ends where its last event does, plus 30 minutes: those days' partitions. A
+    -- merged session ends where one of its pieces or of the stored sessions it holds does, and
+    -- a stored session's partition exists.
     PERFORM etl.ensure_session_partitions(ARRAY(
         SELECT DISTINCT ((p.last_at + interval '30 minutes') AT TIME ZONE 'UTC')::date
         FROM pg_temp.etl_refresh_sessions AS p));
+
+    -- The common case, without chaining: a user whose pieces lie within 30 minutes of each
+    -- other (so they are one chain) and either extend the one stored session they can touch,
+    -- from inside it or less than 30 minutes after its last event, or touch none. The session
+    -- is UPDATEd in place (HOT: no index holds what changes, 0024), or a new one inserted, and
+    -- those users' pieces leave the working set. One snapshot for both writes: they reach
+    -- different users (one needs a stored session the pieces touch, the other none).
+    WITH added AS MATERIALIZED (
+        SELECT p.user_id, min(p.first_at) AS t_from, max(p.last_at) AS t_to,
+               sum(p.events) AS events, sum(p.pages) AS pages, sum(p.revenue) AS revenue
+        FROM pg_temp.etl_refresh_sessions AS p
+        GROUP BY p.user_id
+    ),
+    one_chain AS (
+        SELECT a.* FROM added AS a WHERE a.t_to - a.t_from < interval '30 minutes'
+    ),
+    extended AS (
+        UPDATE etl.agg_user_sessions AS s
+        SET last_event_at = greatest(s.last_event_at, a.t_to),
+            session_end = greatest(s.last_event_at, a.t_to) + interval '30 minutes',
+            events = s.events + a.events, pages = s.pages + a.pages, revenue = s.revenue + a.revenue
+        FROM one_chain AS a
+        WHERE s.user_id = a.user_id AND s.session_end >= v_first
+          AND s.session_start <= a.t_from AND a.t_from < s.session_end
+          -- a later session the pieces could reach: they may bridge the two (chained below)
+          AND NOT EXISTS (SELECT FROM etl.agg_user_sessions AS n
+                          WHERE n.user_id = a.user_id AND n.session_end >= v_first
+                            AND n.session_start > s.session_start
+                            AND n.session_start <= a.t_to + interval '30 minutes')
+        RETURNING s.user_id
+    ),
+    started AS (
+        INSERT INTO etl.agg_user_sessions (user_id, session_start, session_end, last_event_at, events, pages, revenue)
+        SELECT a.user_id, a.t_from, a.t_to + interval '30 minutes', a.t_to, a.events, a.pages, a.revenue
+        FROM one_chain AS a
+        WHERE NOT EXISTS (SELECT FROM etl.agg_user_sessions AS s
+                          WHERE s.user_id = a.user_id AND s.session_end >= a.t_from AND s.session_end >= v_first
+                            AND s.session_start <= a.t_to + interval '30 minutes')
+        RETURNING user_id
+    )
+    SELECT (SELECT count(*) FROM added), array_agg(h.user_id)
+    INTO v_pieces_users, v_handled
+    FROM (SELECT e.user_id FROM extended AS e UNION ALL SELECT n.user_id FROM started AS n) AS h;
+    IF v_pieces_users = coalesce(cardinality(v_handled), 0) THEN
+        RETURN;
+    END IF;
+
+    -- The other users: the sessions their pieces can touch are read and become pieces that
+    -- remember their key (stored_start), and everything is chained below.
+    DELETE FROM pg_temp.etl_refresh_sessions AS p
+    USING unnest(v_handled) AS h(user_id)
+    WHERE p.user_id = h.user_id;
+    SELECT min(p.first_at) INTO v_first FROM pg_temp.etl_refresh_sessions AS p;
+    WITH added AS (
+        SELECT p.user_id, min(p.first_at) AS t_from, max(p.last_at) AS t_to
+        FROM pg_temp.etl_refresh_sessions AS p
+        GROUP BY p.user_id
+    ),
+    touched AS (
+        SELECT s.user_id, s.session_start, s.last_event_at, s.events, s.pages, s.revenue
+        FROM etl.agg_user_sessions AS s
+        JOIN added AS a ON s.user_id = a.user_id
+        WHERE s.session_end >= a.t_from AND s.session_end >= v_first
+          AND s.session_start <= a.t_to + interval '30 minutes'
+    )
+    INSERT INTO pg_temp.etl_refresh_sessions (user_id, first_at, last_at, events, pages, revenue, stored_start)
+    SELECT t.user_id, t.session_start, t.last_event_at, t.events, t.pages, t.revenue, t.session_start
+    FROM touched AS t;
 
     -- COLLATE "C": the pieces only need grouping by user, and byte order sorts them without the
     -- locale's comparisons (the same partitions: equality is byte equality either way).
