@@ -41,8 +41,7 @@ DECLARE
     v_hi    timestamptz[];
     v_min   timestamptz;
     v_max   timestamptz;
-    v_pieces_users bigint;  -- users with pieces in hand, and those the common case took
-    v_handled      text[];
+    v_others text[];        -- users whose pieces the common case did not take
 BEGIN
     -- Purpose: session windows whose cost follows the new events.
     IF p_users IS NOT NULL THEN
@@ -97,56 +96,60 @@ BEGIN
         FROM pg_temp.etl_refresh_sessions AS p));
 
     -- The common case, without chaining: a user whose pieces lie within 30 minutes of each
-    -- other (so they are one chain) and either extend the one stored session they can touch,
-    -- from inside it or less than 30 minutes after its last event, or touch none. The session
-    -- is UPDATEd in place (HOT: no index holds what changes, 0024), or a new one inserted, and
-    -- those users' pieces leave the working set. One snapshot for both writes: they reach
-    -- different users (one needs a stored session the pieces touch, the other none).
+    -- other (so they are one chain) and either extend their latest session within reach (from
+    -- inside it, or less than 30 minutes after its last event) or reach none. One probe per
+    -- user finds that session: the latest to start before the pieces' end plus 30 minutes
+    -- (any session the pieces touch would start no later, and sessions never overlap). It is
+    -- UPDATEd in place by its address (HOT: no index holds what changes, 0024), or a session
+    -- inserted. The other users are chained below.
     WITH added AS MATERIALIZED (
         SELECT p.user_id, min(p.first_at) AS t_from, max(p.last_at) AS t_to,
                sum(p.events) AS events, sum(p.pages) AS pages, sum(p.revenue) AS revenue
         FROM pg_temp.etl_refresh_sessions AS p
         GROUP BY p.user_id
     ),
-    one_chain AS (
-        SELECT a.* FROM added AS a WHERE a.t_to - a.t_from < interval '30 minutes'
+    decided AS MATERIALIZED (
+        SELECT a.*, l.rel, l.tid,
+               CASE WHEN a.t_to - a.t_from >= interval '30 minutes' THEN 'chain'
+                    WHEN l.tid IS NULL OR l.session_end <= a.t_from THEN 'start'
+                    WHEN l.session_start <= a.t_from THEN 'extend'
+                    ELSE 'chain' END AS way
+        FROM added AS a
+        -- Sessions ending before v_first end before every piece: out of reach, and their
+        -- partitions pruned.
+        LEFT JOIN LATERAL (
+            SELECT s.tableoid AS rel, s.ctid AS tid, s.session_start, s.session_end
+            FROM etl.agg_user_sessions AS s
+            WHERE s.user_id = a.user_id AND s.session_end >= v_first
+              AND s.session_start <= a.t_to + interval '30 minutes'
+            ORDER BY s.session_start DESC
+            LIMIT 1) AS l ON true
     ),
     extended AS (
         UPDATE etl.agg_user_sessions AS s
-        SET last_event_at = greatest(s.last_event_at, a.t_to),
-            session_end = greatest(s.last_event_at, a.t_to) + interval '30 minutes',
-            events = s.events + a.events, pages = s.pages + a.pages, revenue = s.revenue + a.revenue
-        FROM one_chain AS a
-        WHERE s.user_id = a.user_id AND s.session_end >= v_first
-          AND s.session_start <= a.t_from AND a.t_from < s.session_end
-          -- a later session the pieces could reach: they may bridge the two (chained below)
-          AND NOT EXISTS (SELECT FROM etl.agg_user_sessions AS n
-                          WHERE n.user_id = a.user_id AND n.session_end >= v_first
-                            AND n.session_start > s.session_start
-                            AND n.session_start <= a.t_to + interval '30 minutes')
-        RETURNING s.user_id
+        SET last_event_at = greatest(s.last_event_at, d.t_to),
+            session_end = greatest(s.last_event_at, d.t_to) + interval '30 minutes',
+            events = s.events + d.events, pages = s.pages + d.pages, revenue = s.revenue + d.revenue
+        FROM decided AS d
+        WHERE d.way = 'extend' AND s.tableoid = d.rel AND s.ctid = d.tid AND s.session_end >= v_first
     ),
     started AS (
         INSERT INTO etl.agg_user_sessions (user_id, session_start, session_end, last_event_at, events, pages, revenue)
-        SELECT a.user_id, a.t_from, a.t_to + interval '30 minutes', a.t_to, a.events, a.pages, a.revenue
-        FROM one_chain AS a
-        WHERE NOT EXISTS (SELECT FROM etl.agg_user_sessions AS s
-                          WHERE s.user_id = a.user_id AND s.session_end >= a.t_from AND s.session_end >= v_first
-                            AND s.session_start <= a.t_to + interval '30 minutes')
-        RETURNING user_id
+        SELECT d.user_id, d.t_from, d.t_to + interval '30 minutes', d.t_to, d.events, d.pages, d.revenue
+        FROM decided AS d
+        WHERE d.way = 'start'
     )
-    SELECT (SELECT count(*) FROM added), array_agg(h.user_id)
-    INTO v_pieces_users, v_handled
-    FROM (SELECT e.user_id FROM extended AS e UNION ALL SELECT n.user_id FROM started AS n) AS h;
-    IF v_pieces_users = coalesce(cardinality(v_handled), 0) THEN
+    SELECT array_agg(d.user_id) INTO v_others FROM decided AS d WHERE d.way = 'chain';
+    IF v_others IS NULL THEN
         RETURN;
     END IF;
 
-    -- The other users: the sessions their pieces can touch are read and become pieces that
-    -- remember their key (stored_start), and everything is chained below.
+    -- The other users (a few in a stream: late events, long gaps): only their pieces stay, and
+    -- the planner learns how few they are. The sessions their pieces can touch are read and
+    -- become pieces that remember their key (stored_start), and everything is chained below.
     DELETE FROM pg_temp.etl_refresh_sessions AS p
-    USING unnest(v_handled) AS h(user_id)
-    WHERE p.user_id = h.user_id;
+    WHERE NOT EXISTS (SELECT FROM unnest(v_others) AS o(user_id) WHERE o.user_id = p.user_id);
+    ANALYZE pg_temp.etl_refresh_sessions;
     SELECT min(p.first_at) INTO v_first FROM pg_temp.etl_refresh_sessions AS p;
     WITH added AS (
         SELECT p.user_id, min(p.first_at) AS t_from, max(p.last_at) AS t_to
