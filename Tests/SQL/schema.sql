@@ -3,13 +3,14 @@
 -- function pins its search_path, and the roles have exactly the promised rights.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(30);
+SELECT plan(31);
 
 SELECT has_table('staging', 'events', 'staging.events');
 SELECT is((SELECT relkind::text FROM pg_class WHERE oid = 'staging.events'::regclass), 'p', 'staging.events is partitioned');
 SELECT has_trigger('staging', 'events', 'events_record_touched_buckets', 'the touched-bucket trigger');
 SELECT has_index('staging', 'events', 'events_event_time_offset_idx', '(event_time, kafka_offset) index');
-SELECT has_index('staging', 'events', 'events_batch_id_idx', 'batch_id index (a refresh reads a batch the worker did not aggregate by it)');
+SELECT has_index('staging', 'events', 'events_batch_id_brin_idx', 'batch_id BRIN index (a refresh reads a batch the worker did not aggregate by it)');
+SELECT hasnt_index('staging', 'events', 'events_batch_id_idx', 'no batch_id B-tree (0025)');
 
 SELECT has_function('etl', 'refresh_aggregates', ARRAY['boolean']);
 SELECT function_returns('etl', 'refresh_aggregates', ARRAY['boolean'], 'integer');
