@@ -14,7 +14,7 @@ import Synchronization
 /// to `finish()`.
 public final class AggregateRefresher: CommitObserver, Sendable {
     /// Session merges start at most this often by default (`sessionIntervalMs`).
-    public static let defaultSessionIntervalMs: Int64 = 5_000
+    public static let defaultSessionIntervalMs: Int64 = 2_000
 
     private let logger: Logger
     private let refreshesWhileLoading: Bool
