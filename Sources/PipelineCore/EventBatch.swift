@@ -223,7 +223,7 @@ public struct EventBatch {
     }
 
     /// kafka_topic, kafka_partition, kafka_offset, tab-separated: where the record sits.
-    static func appendPosition(escapedTopic: [UInt8], partition: Int32, offset: Int64, to out: inout [UInt8]) {
+    private static func appendPosition(escapedTopic: [UInt8], partition: Int32, offset: Int64, to out: inout [UInt8]) {
         out.append(contentsOf: escapedTopic)
         out.append(CopyText.tab)
         CopyText.appendInteger(Int64(partition), to: &out)

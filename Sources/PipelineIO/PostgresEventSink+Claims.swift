@@ -18,6 +18,8 @@ import PipelineCore
 /// another transaction has claimed but not committed waits for it, as `ON CONFLICT` does.
 extension PostgresEventSink {
     static let claimSavepoint = "pipeline_claims"
+    /// Binary: PostgreSQL parses no uuid or timestamp text (EventBatch.writeClaimRows).
+    static let claimCopy = "COPY etl.event_ids (\(EventBatch.claimColumns)) FROM STDIN (FORMAT binary)"
     /// After a batch held a copy, this many batches go straight to the trigger: in a stream
     /// with many copies nearly every batch holds one, and a claim COPY that fails is wasted work.
     static let batchesWithoutClaimCopyAfterACopy = 16
@@ -28,7 +30,7 @@ extension PostgresEventSink {
         let partitions = try writableDayPartitions(of: batch, on: connection)
         // A refusal also undoes the setting: SET LOCAL is rolled back with its savepoint.
         return try refusalUnderSavepoint(Self.claimSavepoint, on: connection) {
-            _ = try connection.copyIn("COPY etl.event_ids (\(EventBatch.claimColumns)) FROM STDIN") { writer in
+            _ = try connection.copyIn(Self.claimCopy) { writer in
                 try batch.writeClaimRows(chunkBytes: Self.copyChunkBytes) { rows in
                     try rows.withUnsafeBytes { try writer.write($0) }
                 }

@@ -62,6 +62,8 @@ struct DayPartitionMarksTests {
         #expect(try Set(rows(late, direct).map { $0[2] }) == ["2", "3"], "late events in the second and third batch")
         for query in [
             late, "SELECT topic, max_event_time FROM etl.watermarks ORDER BY 1",
+            // the claims: COPYed by the worker (binary) in one, made by the trigger in the other
+            "SELECT event_id, event_time, kafka_topic, kafka_partition, kafka_offset FROM etl.event_ids ORDER BY 1",
             "SELECT bucket, batch_id, count(*) FROM etl.dirty_minutes GROUP BY 1, 2 ORDER BY 1, 2",
             // ingested_at aside: each row in the same partition with the same content
             "SELECT count(*), sum(hashtext(concat_ws('|', e.tableoid::regclass, e.event_id, e.payload, e.batch_id))) FROM staging.events AS e",

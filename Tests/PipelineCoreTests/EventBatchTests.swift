@@ -99,25 +99,33 @@ struct EventBatchTests {
         #expect((0..<4).map { field($0, .batchID) } == ["7", "7", "7", "7"])
     }
 
-    /// Every chunk `writeClaimRows` hands out, joined; each chunk ends at a row's end.
-    func claimRows(_ batch: EventBatch, chunkBytes: Int = 1) -> [UInt8] {
-        var rows: [UInt8] = []
-        batch.writeClaimRows(chunkBytes: chunkBytes) { chunk in
-            #expect(chunk.last == UInt8(ascii: "\n"))
-            rows += chunk
+    /// Every chunk `writeClaimRows` hands out, joined.
+    func claimData(_ batch: EventBatch, chunkBytes: Int = 1) -> [UInt8] {
+        var data: [UInt8] = []
+        batch.writeClaimRows(chunkBytes: chunkBytes) { data += $0 }
+        return data
+    }
+
+    /// The claim rows as text: uuid, timestamp, topic, partition, offset.
+    func claimRows(_ batch: EventBatch, chunkBytes: Int = 1) -> [[String?]] {
+        CopyBinaryRows.parse(claimData(batch, chunkBytes: chunkBytes)).map { row in
+            [
+                CopyBinaryRows.uuid(row[0]), CopyBinaryRows.timestamp(row[1]),
+                row[2].map { String(decoding: $0, as: UTF8.self) }, CopyBinaryRows.integer(row[3]),
+                CopyBinaryRows.integer(row[4]),
+            ]
         }
-        return rows
     }
 
     @Test func claimRowsAreTheEventsIDsSortedAsPostgreSQLSortsUUIDs() throws {
         var batch = BatchFixture.batch()
         let names = columnNames(EventBatch.claimColumns)
         #expect(names == ["event_id", "event_time", "kafka_topic", "kafka_partition", "kafka_offset"])
-        let rows = CopyRows.parse(claimRows(batch))
+        let rows = claimRows(batch)
         #expect(rows.allSatisfy { $0.count == names.count })
         // uuid order is byte order: 0000… < 0123… < 7b0c… < ffff…, whatever the arrival order.
         #expect(
-            rows.map { $0.map(\.text) } == [
+            rows == [
                 ["00000000-0000-0000-0000-000000000003", "2024-05-01 23:59:59.999999+00", "events.v1", "0", "6"],
                 ["0123abcd-ef01-4234-8567-89abcdef0123", "2024-04-30 23:30:00.000000+00", "events.v1", "2", "11"],
                 ["7b0c1c3e-3f5d-4c1e-9a57-0f6f2f8e2b11", "2024-05-01 10:15:03.250000+00", "events.v1", "0", "5"],
@@ -126,12 +134,12 @@ struct EventBatchTests {
         // A copy within the batch is a second row of the same id (the sink's COPY then fails on
         // the primary key and the trigger decides), ordered by partition and offset.
         batch.add(TestMessage(partition: 1, offset: 9, timestampMs: nil, payload: BatchFixture.log))
-        let ids = CopyRows.parse(claimRows(batch)).map { $0[0].text ?? "" }
+        let ids = claimRows(batch).map { $0[0] ?? "" }
         #expect(ids.filter { $0 == "00000000-0000-0000-0000-000000000003" }.count == 2)
         #expect(ids == ids.sorted())
-        #expect(claimRows(batch, chunkBytes: 1 << 20) == claimRows(batch), "one chunk or one per row: the same rows")
+        #expect(claimData(batch, chunkBytes: 1 << 20) == claimData(batch), "one chunk or one per row: the same data")
         batch.reset(batchID: 8, startedAtMicros: testNowMicros)
-        #expect(claimRows(batch).isEmpty)
+        #expect(claimData(batch).isEmpty, "no events, no COPY data (not even a header)")
     }
 
     @Test func eventRowsEscapeWhatCopyWouldMisread() throws {
