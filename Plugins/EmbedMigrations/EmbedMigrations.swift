@@ -13,10 +13,22 @@ struct EmbedMigrations: BuildToolPlugin {
                 displayName: "Embedding migrations/ into \(target.name)",
                 executable: try context.tool(named: "MigrationEmbedder").url,
                 arguments: [folder.path, output.path],
-                // Listed so that an edited, added or removed file rebuilds the embedded copy.
-                inputFiles: try sqlFiles(in: folder),
+                // Listed so that an edited file rebuilds the embedded copy; the folders too, whose
+                // modification time is what changes when a file is added or removed (the files'
+                // list itself is only read again when the package is).
+                inputFiles: try sqlFiles(in: folder) + folders(in: folder),
                 outputFiles: [output])
         ]
+    }
+
+    /// The folder and its subfolders.
+    private func folders(in folder: URL) throws -> [URL] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        return [folder]
+            + names.map { folder.appending(path: $0) }.filter {
+                var isFolder: ObjCBool = false
+                return FileManager.default.fileExists(atPath: $0.path, isDirectory: &isFolder) && isFolder.boolValue
+            }
     }
 
     /// The `.sql` files at the top of the folder and one level below, as the migrator reads them.
