@@ -45,6 +45,48 @@ enum CopyBinary {
         out.append(contentsOf: bytes)
     }
 
+    static func appendText(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        appendBigEndian(Int32(bytes.count), to: &out)
+        out.append(contentsOf: bytes)
+    }
+
+    /// A non-negative `numeric` (`units` × 10^-`scale`) as PostgreSQL's numeric_recv reads it: a
+    /// digit count, the weight of the first digit, the sign, the display scale, then the digits
+    /// in base 10 000, grouped from the decimal point, without leading or trailing zero groups.
+    static func appendNumeric(_ value: DecimalSum, to out: inout [UInt8]) {
+        var decimal: [Int16] = []
+        var rest = value.units
+        repeat {
+            decimal.append(Int16(rest % 10))
+            rest /= 10
+        } while rest > 0
+        while decimal.count <= value.scale { decimal.append(0) }  // a digit before the point
+        decimal.reverse()
+        let integerDigits = decimal.count - value.scale
+        let leading = (4 - integerDigits % 4) % 4
+        var padded = [Int16](repeating: 0, count: leading)
+        padded += decimal
+        padded += [Int16](repeating: 0, count: (4 - value.scale % 4) % 4)
+        var groups: [Int16] = []
+        for start in stride(from: 0, to: padded.count, by: 4) {
+            let high: Int16 = padded[start] * 1000 + padded[start + 1] * 100
+            groups.append(high + padded[start + 2] * 10 + padded[start + 3])
+        }
+        var weight = (integerDigits + leading) / 4 - 1
+        while groups.first == 0 {
+            groups.removeFirst()
+            weight -= 1
+        }
+        while groups.last == 0 { groups.removeLast() }
+        if groups.isEmpty { weight = 0 }
+        appendBigEndian(Int32(8 + 2 * groups.count), to: &out)
+        appendBigEndian(Int16(groups.count), to: &out)
+        appendBigEndian(Int16(weight), to: &out)
+        appendBigEndian(Int16(0), to: &out)  // positive
+        appendBigEndian(Int16(value.scale), to: &out)
+        for group in groups { appendBigEndian(group, to: &out) }
+    }
+
     private static func appendBigEndian<Value: FixedWidthInteger>(_ value: Value, to out: inout [UInt8]) {
         withUnsafeBytes(of: value.bigEndian) { out.append(contentsOf: $0) }
     }

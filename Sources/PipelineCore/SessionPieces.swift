@@ -9,14 +9,16 @@ public enum SessionPieces {
     public static let columns = "batch_id, user_id, first_at, last_at, events, pages, revenue"
     static let gapMicros: Int64 = 30 * 60 * 1_000_000
 
-    /// Writes one COPY text row per piece in chunks of about `chunkBytes`, leaving out the
-    /// events at the positions `excluding` names; false when a revenue sum left the exact range
-    /// (the rows before it may have been written: the caller abandons the COPY).
+    /// Writes binary COPY data (`FORMAT binary`: PostgreSQL parses no timestamp or numeric
+    /// text, CopyBinary), one row per piece, in chunks of about `chunkBytes`, the header first
+    /// and the trailer last even when no piece is left, leaving out the events at the positions
+    /// `excluding` names; false when a revenue sum left the exact range (the rows before it may
+    /// have been written: the caller abandons the COPY).
     public static func writeRows(
         of inputs: AggregateInputs, batchID: Int64, excluding: Set<Int> = [], chunkBytes: Int,
         _ write: (ArraySlice<UInt8>) throws -> Void
     ) rethrows -> Bool {
-        var out: [UInt8] = []
+        var out = CopyBinary.header
         out.reserveCapacity(chunkBytes + chunkBytes / 10)
         let events = inputs.events
         let order = events.indices.filter { excluding.isEmpty || !excluding.contains($0) }.sorted {
@@ -40,27 +42,22 @@ public enum SessionPieces {
                 next += 1
             }
             guard !revenue.overflowed else { return false }
-            CopyText.appendInteger(batchID, to: &out)
-            out.append(CopyText.tab)
-            inputs.users.withBytes(of: first.user) { CopyText.appendEscaped($0, to: &out) }
-            out.append(CopyText.tab)
-            EventTime.appendPostgresText(micros: first.timeMicros, to: &out)
-            out.append(CopyText.tab)
-            EventTime.appendPostgresText(micros: last, to: &out)
-            out.append(CopyText.tab)
-            CopyText.appendInteger(count, to: &out)
-            out.append(CopyText.tab)
-            CopyText.appendInteger(pages, to: &out)
-            out.append(CopyText.tab)
-            revenue.appendText(to: &out)
-            out.append(CopyText.newline)
+            CopyBinary.appendFieldCount(7, to: &out)
+            CopyBinary.appendInt64(batchID, to: &out)
+            inputs.users.withBytes(of: first.user) { CopyBinary.appendText($0, to: &out) }
+            CopyBinary.appendTimestamp(micros: first.timeMicros, to: &out)
+            CopyBinary.appendTimestamp(micros: last, to: &out)
+            CopyBinary.appendInt64(count, to: &out)
+            CopyBinary.appendInt64(pages, to: &out)
+            CopyBinary.appendNumeric(revenue, to: &out)
             if out.count >= chunkBytes {
                 try write(out[...])
                 out.removeAll(keepingCapacity: true)
             }
             start = next
         }
-        if !out.isEmpty { try write(out[...]) }
+        out.append(contentsOf: CopyBinary.trailer)
+        try write(out[...])
         return true
     }
 }

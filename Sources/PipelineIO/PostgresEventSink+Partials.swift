@@ -22,13 +22,13 @@ extension PostgresEventSink {
     /// savepoint rolled back, and the batch left to the refresh.
     struct InexactSum: Error {}
 
-    /// COPYs the rows `rows` writes through the closure it is given; throws `InexactSum` (the
-    /// COPY cancelled) when `rows` returns false.
+    /// COPYs the rows `rows` writes through the closure it is given, as text or `binary`;
+    /// throws `InexactSum` (the COPY cancelled) when `rows` returns false.
     private func copyRows(
-        into target: String, on connection: PQConnection,
+        into target: String, binary: Bool = false, on connection: PQConnection,
         _ rows: ((ArraySlice<UInt8>) throws -> Void) throws -> Bool
     ) throws {
-        _ = try connection.copyIn("COPY \(target) FROM STDIN") { writer in
+        _ = try connection.copyIn("COPY \(target) FROM STDIN" + (binary ? " (FORMAT binary)" : "")) { writer in
             let complete = try rows { chunk in try chunk.withUnsafeBytes { try writer.write($0) } }
             guard complete else { throw InexactSum() }
         }
@@ -51,7 +51,8 @@ extension PostgresEventSink {
                         of: inputs, declarations: declarations, batchID: batch.batchID, excluding: excluded,
                         chunkBytes: Self.partialsChunkBytes, write)
                 }
-                try copyRows(into: "etl.batch_session_pieces (\(SessionPieces.columns))", on: connection) { write in
+                let pieces = "etl.batch_session_pieces (\(SessionPieces.columns))"
+                try copyRows(into: pieces, binary: true, on: connection) { write in
                     try SessionPieces.writeRows(
                         of: inputs, batchID: batch.batchID, excluding: excluded, chunkBytes: Self.partialsChunkBytes,
                         write)

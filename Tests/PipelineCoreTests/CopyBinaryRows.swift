@@ -47,6 +47,24 @@ enum CopyBinaryRows {
         return String(decoding: text, as: UTF8.self)
     }
 
+    /// A binary non-negative numeric as PostgreSQL prints it (its display scale of decimals).
+    static func numeric(_ field: [UInt8]?) -> String? {
+        guard let field, field.count >= 8 else { return nil }
+        func int16(_ at: Int) -> Int { Int(Int16(bitPattern: UInt16(field[at]) << 8 | UInt16(field[at + 1]))) }
+        let (count, weight, sign, scale) = (int16(0), int16(2), int16(4), int16(6))
+        guard sign == 0, field.count == 8 + 2 * count else { return nil }
+        // The base-10 000 digit of weight w (10 000^w), zero outside the ones sent.
+        let group = { (w: Int) -> String in
+            let index = weight - w
+            let text = String(index >= 0 && index < count ? int16(8 + 2 * index) : 0)
+            return String(repeating: "0", count: 4 - text.count) + text
+        }
+        var integer = stride(from: max(weight, 0), through: 0, by: -1).map(group).joined()
+        while integer.count > 1 && integer.first == "0" { integer.removeFirst() }
+        let fraction = String((1...max(1, (scale + 3) / 4)).map { group(-$0) }.joined().prefix(scale))
+        return scale == 0 ? integer : integer + "." + fraction
+    }
+
     /// A binary int4 or int8 in decimal.
     static func integer(_ field: [UInt8]?) -> String? {
         guard let field, field.count == 4 || field.count == 8 else { return nil }

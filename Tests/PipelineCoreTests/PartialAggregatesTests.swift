@@ -60,11 +60,16 @@ struct PartialAggregatesTests {
         return TestMessage(partition: 0, offset: offset, timestampMs: nil, key: nil, payload: Array(json.utf8))
     }
 
+    /// The pieces' binary rows as PostgreSQL would print them.
     func pieces(_ batch: EventBatch) -> [[String]] {
         var out: [UInt8] = []
         #expect(SessionPieces.writeRows(of: batch.aggregateInputs, batchID: 7, chunkBytes: 1 << 16) { out += $0 })
-        return String(decoding: out, as: UTF8.self).split(separator: "\n").map {
-            $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        return CopyBinaryRows.parse(out).map { row in
+            [
+                CopyBinaryRows.integer(row[0]), row[1].map { String(decoding: $0, as: UTF8.self) },
+                CopyBinaryRows.timestamp(row[2]), CopyBinaryRows.timestamp(row[3]), CopyBinaryRows.integer(row[4]),
+                CopyBinaryRows.integer(row[5]), CopyBinaryRows.numeric(row[6]),
+            ].map { $0 ?? "NULL" }
         }
     }
 
