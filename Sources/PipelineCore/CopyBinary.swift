@@ -41,8 +41,7 @@ enum CopyBinary {
 
     /// `text` as its UTF-8 bytes, nothing escaped.
     static func appendText(_ bytes: [UInt8], to out: inout [UInt8]) {
-        appendBigEndian(Int32(bytes.count), to: &out)
-        out.append(contentsOf: bytes)
+        bytes.withUnsafeBytes { appendText($0, to: &out) }
     }
 
     static func appendText(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
@@ -54,6 +53,8 @@ enum CopyBinary {
     /// digit count, the weight of the first digit, the sign, the display scale, then the digits
     /// in base 10 000, grouped from the decimal point, without leading or trailing zero groups.
     static func appendNumeric(_ value: DecimalSum, to out: inout [UInt8]) {
+        // Most session pieces earn nothing: no digits at all, and no arrays built for them.
+        guard value.units != 0 else { return appendNumericHeader(digits: 0, weight: 0, scale: value.scale, to: &out) }
         var decimal: [Int16] = []
         var rest = value.units
         repeat {
@@ -78,13 +79,17 @@ enum CopyBinary {
             weight -= 1
         }
         while groups.last == 0 { groups.removeLast() }
-        if groups.isEmpty { weight = 0 }
-        appendBigEndian(Int32(8 + 2 * groups.count), to: &out)
-        appendBigEndian(Int16(groups.count), to: &out)
+        appendNumericHeader(digits: groups.count, weight: weight, scale: value.scale, to: &out)
+        for group in groups { appendBigEndian(group, to: &out) }
+    }
+
+    /// The field's length and numeric's four 16-bit words; the digits follow.
+    private static func appendNumericHeader(digits: Int, weight: Int, scale: Int, to out: inout [UInt8]) {
+        appendBigEndian(Int32(8 + 2 * digits), to: &out)
+        appendBigEndian(Int16(digits), to: &out)
         appendBigEndian(Int16(weight), to: &out)
         appendBigEndian(Int16(0), to: &out)  // positive
-        appendBigEndian(Int16(value.scale), to: &out)
-        for group in groups { appendBigEndian(group, to: &out) }
+        appendBigEndian(Int16(scale), to: &out)
     }
 
     private static func appendBigEndian<Value: FixedWidthInteger>(_ value: Value, to out: inout [UInt8]) {
