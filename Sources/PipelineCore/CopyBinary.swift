@@ -7,11 +7,16 @@ import EventContract
 /// Where it pays: PostgreSQL stores a binary uuid, timestamp or integer without parsing text.
 /// COPYing 300 000 claim rows into an unlogged `etl.event_ids` took 0.44–0.80 s as text and
 /// 0.13–0.27 s binary on the benchmark machine (BENCHMARKS.md, fifth session).
-enum CopyBinary {
-    static let header: [UInt8] = Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00] + [0, 0, 0, 0, 0, 0, 0, 0]
-    static let trailer: [UInt8] = [0xFF, 0xFF]
+public enum CopyBinary {
+    public static let header: [UInt8] = Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00] + [0, 0, 0, 0, 0, 0, 0, 0]
+    public static let trailer: [UInt8] = [0xFF, 0xFF]
     /// Microseconds from the Unix epoch to PostgreSQL's, 2000-01-01 00:00 UTC.
     static let postgresEpochMicros: Int64 = 946_684_800_000_000
+
+    /// A NULL field: length -1, no value.
+    static func appendNull(to out: inout [UInt8]) {
+        appendBigEndian(Int32(-1), to: &out)
+    }
 
     static func appendFieldCount(_ count: Int16, to out: inout [UInt8]) {
         appendBigEndian(count, to: &out)
@@ -47,6 +52,24 @@ enum CopyBinary {
     static func appendText(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         appendBigEndian(Int32(bytes.count), to: &out)
         out.append(contentsOf: bytes)
+    }
+
+    /// The byte ranges of one row's fields in `tuple` (a field count, then per field a length and
+    /// its bytes); nil for a NULL field. Made by the appends above, so trusted: the worker reads
+    /// back its own rows only when it dead-letters one.
+    static func fields(ofTuple tuple: ArraySlice<UInt8>) -> [Range<Int>?] {
+        var position = tuple.startIndex
+        func integer(_ bytes: Int) -> Int {
+            defer { position += bytes }
+            return Int(tuple[position..<(position + bytes)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        }
+        let count = integer(2)
+        return (0..<count).map { _ in
+            let length = Int32(bitPattern: UInt32(integer(4)))
+            guard length >= 0 else { return nil }
+            defer { position += Int(length) }
+            return position..<(position + Int(length))
+        }
     }
 
     /// A non-negative `numeric` (`units` × 10^-`scale`) as PostgreSQL's numeric_recv reads it: a

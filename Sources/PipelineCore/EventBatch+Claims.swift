@@ -13,11 +13,11 @@ public struct EventIDClaim: Sendable, Equatable {
 extension EventBatch {
     public static let claimColumns = "event_id, event_time, kafka_topic, kafka_partition, kafka_offset"
 
-    /// The batch's claims as binary COPY data for `etl.event_ids (claimColumns)` (`FORMAT
-    /// binary`: PostgreSQL parses no uuid or timestamp text, CopyBinary), sorted by event_id
-    /// (PostgreSQL's uuid order: the two big-endian words), then partition and offset, handed to
-    /// `write` in chunks of about `chunkBytes` (the first starts with the header, the last ends
-    /// with the trailer; nothing at all for a batch without events): the rows of a whole batch
+    /// The batch's claims as binary COPY rows for `etl.event_ids (claimColumns)` (`FORMAT
+    /// binary`: PostgreSQL parses no uuid or timestamp text, CopyBinary; the sink sends the
+    /// format's header and trailer), sorted by event_id (PostgreSQL's uuid order: the two
+    /// big-endian words), then partition and offset, handed to `write` in chunks of about
+    /// `chunkBytes` (nothing at all for a batch without events): the rows of a whole batch
     /// are never held at once (they would add about 70 bytes per event to the worker's peak
     /// memory), and only a permutation of the claims is sorted, not a copy.
     ///
@@ -39,7 +39,7 @@ extension EventBatch {
         }
         guard !order.isEmpty else { return }
         let topic = Array(topic.utf8)
-        var chunk = CopyBinary.header
+        var chunk: [UInt8] = []
         chunk.reserveCapacity(chunkBytes + 256)
         for index in order {
             let claim = claims[Int(index)]
@@ -54,7 +54,6 @@ extension EventBatch {
                 chunk.removeAll(keepingCapacity: true)
             }
         }
-        chunk.append(contentsOf: CopyBinary.trailer)
-        try write(chunk[...])
+        if !chunk.isEmpty { try write(chunk[...]) }
     }
 }

@@ -3,65 +3,30 @@ extension EventBatch {
     /// (a constraint added later, an encoding surprise): kept, never dropped.
     public static let databaseRejectedReason = "db_rejected"
 
-    /// Byte ranges of the rows in a COPY text buffer. Newlines inside values are
-    /// escaped, so every raw newline ends a row.
-    public static func rowRanges(_ rows: [UInt8]) -> [Range<Int>] {
-        var ranges: [Range<Int>] = []
-        var start = 0
-        for (index, byte) in rows.enumerated() where byte == CopyText.newline {
-            ranges.append(start..<(index + 1))
-            start = index + 1
-        }
-        return ranges
+    /// The byte range of each accepted event's row in `eventRows`, in arrival order.
+    public var eventRowRanges: [Range<Int>] {
+        zip([0] + eventRowEnds.dropLast(), eventRowEnds).map { $0..<$1 }
     }
 
-    /// Turns one `staging.events` COPY row into an `etl.rejected_events` row:
-    /// the payload becomes the raw bytes again, the Kafka columns and batch id
-    /// carry over, the key is unknown here (NULL).
-    public static func rejectedRow(fromEventRow row: ArraySlice<UInt8>, detail: String) -> [UInt8] {
+    /// The `etl.rejected_events` row (COPY text) of the accepted event at `index` (arrival
+    /// order), which PostgreSQL refused: the payload becomes the raw bytes again, the Kafka
+    /// columns and batch id carry over, the key is unknown here (NULL).
+    public func rejectedRow(ofEvent index: Int, detail: String) -> [UInt8] {
+        let row = eventRows[(index == 0 ? 0 : eventRowEnds[index - 1])..<eventRowEnds[index]]
         // event_id, event_type, event_time, user_id, payload, topic, partition, offset, kafka_timestamp, batch_id
-        let fields = row.dropLast().split(separator: CopyText.tab, omittingEmptySubsequences: false)
-        guard fields.count == 10 else { return [] }
-        var out: [UInt8] = []
-        for field in fields[5...8] {
-            out.append(contentsOf: field)
-            out.append(CopyText.tab)
+        let fields = CopyBinary.fields(ofTuple: row)
+        let claim = claims[index]
+        // A timestamptz in microseconds since 2000-01-01; the batch wrote whole milliseconds.
+        let timestampMs = fields[8].map {
+            (Int64(bitPattern: eventRows[$0].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+                + CopyBinary.postgresEpochMicros) / 1000
         }
-        CopyText.appendNull(to: &out)
-        out.append(CopyText.tab)
-        let raw = CopyText.unescaped(fields[4])
-        raw.withUnsafeBytes { CopyText.appendBytea($0, to: &out) }
-        out.append(CopyText.tab)
-        CopyText.appendEscaped(databaseRejectedReason, to: &out)
-        out.append(CopyText.tab)
-        CopyText.appendEscaped(detail, to: &out)
-        out.append(CopyText.tab)
-        out.append(contentsOf: fields[9])
-        out.append(CopyText.newline)
-        return out
-    }
-}
-
-extension CopyText {
-    /// The inverse of `appendEscaped` for the escapes it writes.
-    static func unescaped(_ field: ArraySlice<UInt8>) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(field.count)
-        var escaping = false
-        for byte in field {
-            if escaping {
-                switch byte {
-                case UInt8(ascii: "n"): out.append(newline)
-                case UInt8(ascii: "t"): out.append(tab)
-                case UInt8(ascii: "r"): out.append(UInt8(ascii: "\r"))
-                default: out.append(byte)
-                }
-                escaping = false
-            } else if byte == backslash {
-                escaping = true
-            } else {
-                out.append(byte)
-            }
+        eventRows[fields[4]!].withUnsafeBytes { payload in
+            Self.appendRejectRow(
+                escapedTopic: escapedTopic, partition: claim.partition, offset: claim.offset,
+                timestampMs: timestampMs, key: nil, raw: payload, reason: Self.databaseRejectedReason,
+                detail: detail, batchID: batchID, to: &out)
         }
         return out
     }

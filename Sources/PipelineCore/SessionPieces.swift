@@ -9,16 +9,16 @@ public enum SessionPieces {
     public static let columns = "batch_id, user_id, first_at, last_at, events, pages, revenue"
     static let gapMicros: Int64 = 30 * 60 * 1_000_000
 
-    /// Writes binary COPY data (`FORMAT binary`: PostgreSQL parses no timestamp or numeric
-    /// text, CopyBinary), one row per piece, in chunks of about `chunkBytes`, the header first
-    /// and the trailer last even when no piece is left, leaving out the events at the positions
+    /// Writes binary COPY rows (`FORMAT binary`: PostgreSQL parses no timestamp or numeric
+    /// text, CopyBinary; the sink sends the format's header and trailer), one per piece, in
+    /// chunks of about `chunkBytes`, leaving out the events at the positions
     /// `excluding` names; false when a revenue sum left the exact range (the rows before it may
     /// have been written: the caller abandons the COPY).
     public static func writeRows(
         of inputs: AggregateInputs, batchID: Int64, excluding: Set<Int> = [], chunkBytes: Int,
         _ write: (ArraySlice<UInt8>) throws -> Void
     ) rethrows -> Bool {
-        var out = CopyBinary.header
+        var out: [UInt8] = []
         out.reserveCapacity(chunkBytes + chunkBytes / 10)
         let events = inputs.events
         let order = events.indices.filter { excluding.isEmpty || !excluding.contains($0) }.sorted {
@@ -56,8 +56,7 @@ public enum SessionPieces {
             }
             start = next
         }
-        out.append(contentsOf: CopyBinary.trailer)
-        try write(out[...])
+        if !out.isEmpty { try write(out[...]) }
         return true
     }
 }

@@ -18,8 +18,6 @@ import PipelineCore
 /// another transaction has claimed but not committed waits for it, as `ON CONFLICT` does.
 extension PostgresEventSink {
     static let claimSavepoint = "pipeline_claims"
-    /// Binary: PostgreSQL parses no uuid or timestamp text (EventBatch.writeClaimRows).
-    static let claimCopy = "COPY etl.event_ids (\(EventBatch.claimColumns)) FROM STDIN (FORMAT binary)"
     /// After a batch held a copy, this many batches go straight to the trigger: in a stream
     /// with many copies nearly every batch holds one, and a claim COPY that fails is wasted work.
     static let batchesWithoutClaimCopyAfterACopy = 16
@@ -30,17 +28,19 @@ extension PostgresEventSink {
         let partitions = try writableDayPartitions(of: batch, on: connection)
         // A refusal also undoes the setting: SET LOCAL is rolled back with its savepoint.
         return try refusalUnderSavepoint(Self.claimSavepoint, on: connection) {
-            _ = try connection.copyIn(Self.claimCopy) { writer in
-                try batch.writeClaimRows(chunkBytes: Self.copyChunkBytes) { rows in
-                    try rows.withUnsafeBytes { try writer.write($0) }
-                }
+            // Binary: PostgreSQL parses no uuid or timestamp text (EventBatch.writeClaimRows).
+            try copyRows(into: "etl.event_ids (\(EventBatch.claimColumns))", format: .binary, on: connection) { write in
+                try batch.writeClaimRows(chunkBytes: Self.copyChunkBytes, write)
+                return true
             }
             if let partitions {
                 try copy(batch, intoDayPartitions: partitions, on: connection)
                 try recordMarks(of: batch, on: connection)
             } else {
                 try connection.execute("SELECT set_config('pipeline.event_ids_claimed', 'on', true)")
-                try copy(batch.eventRows[...], into: "staging.events (\(EventBatch.eventColumns))", on: connection)
+                try copy(
+                    batch.eventRows[...], into: "staging.events (\(EventBatch.eventColumns))", format: .binary,
+                    on: connection)
                 try connection.execute("SELECT set_config('pipeline.event_ids_claimed', 'off', true)")
             }
         } == nil

@@ -48,10 +48,9 @@ extension PostgresEventSink {
     func copy(_ batch: EventBatch, intoDayPartitions partitions: [String], on connection: PQConnection) throws {
         for (day, partition) in zip(batch.days, partitions) {
             // The name is etl.event_partition's, qualified and quoted by format('%I').
-            _ = try connection.copyIn("COPY \(partition) (\(EventBatch.eventColumns)) FROM STDIN") { writer in
-                try batch.writeEventRows(ofDay: day, chunkBytes: Self.copyChunkBytes) { rows in
-                    try rows.withUnsafeBytes { try writer.write($0) }
-                }
+            try copyRows(into: "\(partition) (\(EventBatch.eventColumns))", format: .binary, on: connection) { write in
+                try batch.writeEventRows(ofDay: day, chunkBytes: Self.copyChunkBytes, write)
+                return true
             }
         }
     }

@@ -22,18 +22,6 @@ extension PostgresEventSink {
     /// savepoint rolled back, and the batch left to the refresh.
     struct InexactSum: Error {}
 
-    /// COPYs the rows `rows` writes through the closure it is given, as text or `binary`;
-    /// throws `InexactSum` (the COPY cancelled) when `rows` returns false.
-    private func copyRows(
-        into target: String, binary: Bool = false, on connection: PQConnection,
-        _ rows: ((ArraySlice<UInt8>) throws -> Void) throws -> Bool
-    ) throws {
-        _ = try connection.copyIn("COPY \(target) FROM STDIN" + (binary ? " (FORMAT binary)" : "")) { writer in
-            let complete = try rows { chunk in try chunk.withUnsafeBytes { try writer.write($0) } }
-            guard complete else { throw InexactSum() }
-        }
-    }
-
     /// Whether the batch's partial aggregates and session pieces were loaded with it.
     func shipPartialAggregates(_ batch: EventBatch, refused: RefusedRows, on connection: PQConnection) throws -> Bool {
         let inputs = batch.aggregateInputs
@@ -46,13 +34,14 @@ extension PostgresEventSink {
         let refusal: PostgresError?
         do {
             refusal = try refusalUnderSavepoint(Self.partialsSavepoint, on: connection) {
-                try copyRows(into: "etl.batch_partials (\(PartialAggregates.columns))", on: connection) { write in
+                try copyRows(into: "etl.batch_partials (\(PartialAggregates.columns))", format: .text, on: connection) {
+                    write in
                     try PartialAggregates.writeRows(
                         of: inputs, declarations: declarations, batchID: batch.batchID, excluding: excluded,
                         chunkBytes: Self.partialsChunkBytes, write)
                 }
                 let pieces = "etl.batch_session_pieces (\(SessionPieces.columns))"
-                try copyRows(into: pieces, binary: true, on: connection) { write in
+                try copyRows(into: pieces, format: .binary, on: connection) { write in
                     try SessionPieces.writeRows(
                         of: inputs, batchID: batch.batchID, excluding: excluded, chunkBytes: Self.partialsChunkBytes,
                         write)

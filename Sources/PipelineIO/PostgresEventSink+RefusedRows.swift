@@ -30,15 +30,15 @@ extension PostgresEventSink {
             batchesWithoutClaimCopy = Self.batchesWithoutClaimCopyAfterACopy
         }
         if let error = try copyUnderSavepoint(batch.eventRows[...], on: connection) {
-            let rows = EventBatch.rowRanges(batch.eventRows)
-            try isolate(rows[...], in: batch.eventRows, knownRefusal: error, into: &refused, on: connection)
+            let rows = batch.eventRowRanges
+            try isolate(rows[...], in: batch, knownRefusal: error, into: &refused, on: connection)
         }
         return refused
     }
 
     /// Loads the rows, or narrows down which of them PostgreSQL refuses.
     private func isolate(
-        _ rows: ArraySlice<Range<Int>>, in buffer: [UInt8], knownRefusal: PostgresError?,
+        _ rows: ArraySlice<Range<Int>>, in batch: EventBatch, knownRefusal: PostgresError?,
         into refused: inout RefusedRows,
         on connection: PQConnection
     ) throws {
@@ -47,13 +47,13 @@ extension PostgresEventSink {
         if let knownRefusal {
             refusal = knownRefusal
         } else {
-            refusal = try copyUnderSavepoint(buffer[first.lowerBound..<last.upperBound], on: connection)
+            refusal = try copyUnderSavepoint(batch.eventRows[first.lowerBound..<last.upperBound], on: connection)
         }
         guard let refusal else { return }
         if rows.count == 1 {
             let detail =
                 "PostgreSQL refused the row: \(refusal.sqlState.map { "SQLSTATE \($0): " } ?? "")\(refusal.message)"
-            refused.rejectRows += EventBatch.rejectedRow(fromEventRow: buffer[first], detail: detail)
+            refused.rejectRows += batch.rejectedRow(ofEvent: rows.startIndex, detail: detail)
             refused.count += 1
             refused.eventIndices.append(rows.startIndex)
             // SQLSTATE and primary message only: the server's DETAIL quotes the row ("Failing row
@@ -63,15 +63,15 @@ extension PostgresEventSink {
             return
         }
         let middle = rows.startIndex + rows.count / 2
-        try isolate(rows[..<middle], in: buffer, knownRefusal: nil, into: &refused, on: connection)
-        try isolate(rows[middle...], in: buffer, knownRefusal: nil, into: &refused, on: connection)
+        try isolate(rows[..<middle], in: batch, knownRefusal: nil, into: &refused, on: connection)
+        try isolate(rows[middle...], in: batch, knownRefusal: nil, into: &refused, on: connection)
     }
 
     /// COPYs the rows inside a savepoint; returns PostgreSQL's refusal of the
     /// data (the savepoint rolled back), or nil when they loaded. Other errors throw.
     private func copyUnderSavepoint(_ rows: ArraySlice<UInt8>, on connection: PQConnection) throws -> PostgresError? {
         try refusalUnderSavepoint(Self.savepoint, on: connection) {
-            try copy(rows, into: "staging.events (\(EventBatch.eventColumns))", on: connection)
+            try copy(rows, into: "staging.events (\(EventBatch.eventColumns))", format: .binary, on: connection)
         }
     }
 

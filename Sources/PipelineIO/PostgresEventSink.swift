@@ -146,8 +146,9 @@ public final class PostgresEventSink: EventSink {
 
             let copyStarted = WallClock.monotonicMs()
             let refused = try copyEventsIsolatingRefusedRows(batch, on: connection)
-            try copy(batch.rejectRows[...], into: "etl.rejected_events (\(EventBatch.rejectColumns))", on: connection)
-            try copy(refused.rejectRows[...], into: "etl.rejected_events (\(EventBatch.rejectColumns))", on: connection)
+            let rejects = "etl.rejected_events (\(EventBatch.rejectColumns))"
+            try copy(batch.rejectRows[...], into: rejects, format: .text, on: connection)
+            try copy(refused.rejectRows[...], into: rejects, format: .text, on: connection)
             let aggregated = try shipPartialAggregates(batch, refused: refused, on: connection)
             let copyMs = WallClock.monotonicMs() - copyStarted
             let ledgerRow = try insertLedgerRow(
@@ -157,20 +158,6 @@ public final class PostgresEventSink: EventSink {
         } catch {
             if connection.isAlive { _ = try? connection.execute("ROLLBACK") }
             throw error
-        }
-    }
-
-    func copy(_ rows: ArraySlice<UInt8>, into target: String, on connection: PQConnection) throws {
-        guard !rows.isEmpty else { return }
-        _ = try connection.copyIn("COPY \(target) FROM STDIN") { writer in
-            try rows.withUnsafeBytes { bytes in
-                var start = 0
-                while start < bytes.count {
-                    let end = min(bytes.count, start + Self.copyChunkBytes)
-                    try writer.write(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
-                    start = end
-                }
-            }
         }
     }
 

@@ -1,22 +1,20 @@
 import EventContract
 import Testing
 
-/// Reads binary COPY data back the way PostgreSQL does (signature, flags, header extension, then
-/// rows of length-prefixed fields, then -1), so tests check what lands in the tables.
+/// Reads binary COPY rows back the way PostgreSQL does (per row a field count, then
+/// length-prefixed fields; the format's header and trailer are the sink's, not the writers'), so
+/// tests check what lands in the tables.
 enum CopyBinaryRows {
     /// The rows' fields as raw bytes; nil is NULL (length -1).
     static func parse(_ data: [UInt8]) -> [[[UInt8]?]] {
-        guard !data.isEmpty else { return [] }
-        #expect(Array(data.prefix(11)) == Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00], "the signature")
-        var position = 19  // signature, flags, header extension length (0)
+        var position = 0
         func integer(_ bytes: Int) -> Int64 {
             defer { position += bytes }
             return data[position..<(position + bytes)].reduce(Int64(0)) { $0 << 8 | Int64($1) }
         }
         var rows: [[[UInt8]?]] = []
-        while true {
+        while position < data.count {
             let fields = Int16(truncatingIfNeeded: integer(2))
-            if fields == -1 { break }
             rows.append(
                 (0..<Int(fields)).map { _ in
                     let length = Int32(truncatingIfNeeded: integer(4))
@@ -25,8 +23,23 @@ enum CopyBinaryRows {
                     return Array(data[position..<(position + Int(length))])
                 })
         }
-        #expect(position == data.count, "nothing after the trailer")
+        #expect(position == data.count, "the last row ends where the data does")
         return rows
+    }
+
+    /// `staging.events` rows (`EventBatch.eventColumns`) with each field as PostgreSQL prints it
+    /// (the payload as its JSON text), so tests read them as they would in psql.
+    static func eventRows(_ data: [UInt8]) -> [[[UInt8]?]] {
+        parse(data).map { row in
+            #expect(row.count == 10)
+            // uuid, timestamps and integers decoded; text and json (whose binary form is its text) as sent.
+            let decoders: [([UInt8]?) -> String?] = [
+                uuid, nil, timestamp, nil, nil, nil, integer, integer, timestamp, integer,
+            ].map { $0 ?? { $0.map { String(decoding: $0, as: UTF8.self) } } }
+            return zip(row, decoders).map { field, decode in
+                field.map { _ in Array((decode(field) ?? "<malformed>").utf8) }
+            }
+        }
     }
 
     /// A binary uuid in its canonical text.

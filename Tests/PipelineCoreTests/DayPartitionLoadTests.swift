@@ -25,12 +25,11 @@ struct DayPartitionLoadTests {
 
     @Test func eachDaysRowsAreThatDaysEventsInArrivalOrder() throws {
         let batch = BatchFixture.batch()
-        let all = CopyRows.parse(batch.eventRows)
+        let all = CopyBinaryRows.eventRows(batch.eventRows)
         var seen = 0
         for day in batch.days {
             for chunkBytes in [1, 100, 1 << 20] {
-                let text = rows(batch, ofDay: day, chunkBytes: chunkBytes)
-                let parsed = CopyRows.parse(text)
+                let parsed = CopyBinaryRows.eventRows(rows(batch, ofDay: day, chunkBytes: chunkBytes))
                 #expect(!parsed.isEmpty)
                 let expectedDay = all.filter { EventTime.dayNumber(micros: micros(ofStored: $0[2].text!)) == day }
                 #expect(parsed == expectedDay, "day \(day), chunks of \(chunkBytes) bytes")

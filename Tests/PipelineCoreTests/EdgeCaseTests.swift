@@ -16,7 +16,7 @@ struct EdgeCaseTests {
         batch.reset(batchID: 1, startedAtMicros: testNowMicros)
         batch.add(TestMessage(partition: 0, offset: 0, timestampMs: timestampMs, key: nil, payload: Self.event))
         batch.add(TestMessage(partition: 0, offset: 1, timestampMs: timestampMs, key: nil, payload: [0xFF]))
-        let eventRow = CopyRows.parse(batch.eventRows)[0]
+        let eventRow = CopyBinaryRows.eventRows(batch.eventRows)[0]
         #expect(eventRow[8] == nil)  // kafka_timestamp
         let rejectRow = CopyRows.parse(batch.rejectRows)[0]
         #expect(rejectRow[3] == nil)

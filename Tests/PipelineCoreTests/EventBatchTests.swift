@@ -43,7 +43,7 @@ struct EventBatchTests {
         #expect(rejectNames.count == 9)
         #expect(Set(eventNames).count == eventNames.count)
         #expect(Set(rejectNames).count == rejectNames.count)
-        let events = CopyRows.parse(batch.eventRows)
+        let events = CopyBinaryRows.eventRows(batch.eventRows)
         let rejects = CopyRows.parse(batch.rejectRows)
         #expect(events.count == 4)
         #expect(rejects.count == 4)
@@ -59,7 +59,7 @@ struct EventBatchTests {
     }
 
     @Test func eventRowsHoldWhatTheEventsSaid() throws {
-        let rows = CopyRows.parse(BatchFixture.batch().eventRows)
+        let rows = CopyBinaryRows.eventRows(BatchFixture.batch().eventRows)
         try #require(rows.count == 4)
         func field(_ row: Int, _ column: EventColumn) -> String? { rows[row][column.rawValue].text }
 
@@ -76,7 +76,7 @@ struct EventBatchTests {
         #expect(field(2, .eventTime) == "2024-05-01 23:59:59.999999+00")
         #expect(field(3, .eventTime) == "2024-04-29 12:00:00.000000+00")
 
-        // JSON escapes decoded, then COPY-escaped: the raw field spells the tab and backslash.
+        // JSON escapes decoded; binary COPY escapes nothing.
         #expect(field(0, .userID) == "a\tb\u{e9}\\c")
         #expect(field(1, .userID) == "üser")
         #expect(field(2, .userID) == "u1")
@@ -139,20 +139,42 @@ struct EventBatchTests {
         #expect(ids == ids.sorted())
         #expect(claimData(batch, chunkBytes: 1 << 20) == claimData(batch), "one chunk or one per row: the same data")
         batch.reset(batchID: 8, startedAtMicros: testNowMicros)
-        #expect(claimData(batch).isEmpty, "no events, no COPY data (not even a header)")
+        #expect(claimData(batch).isEmpty, "no events, no rows to COPY")
     }
 
-    @Test func eventRowsEscapeWhatCopyWouldMisread() throws {
+    @Test func eachEventsRowRangeIsThatRowAlone() throws {
         let batch = BatchFixture.batch()
-        let firstRow = try #require(batch.eventRows.split(separator: UInt8(ascii: "\n")).first)
-        let fields = firstRow.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false)
-        try #require(fields.count == 10)
-        #expect(Array(fields[EventColumn.userID.rawValue]).text == #"a\tbé\\c"#)
-        // Raw newline, CR and tab whitespace and the JSON's own backslashes, escaped once each.
-        let payload = Array(fields[EventColumn.payload.rawValue]).text
-        #expect(payload.hasPrefix(#"{\n\t"event_id" \t: "7B0C1C3E-3F5D-4C1E-9A57-0F6F2F8E2B11",\r\n\t"#))
-        #expect(payload.contains(#""user_id":"a\\tb\\u00e9\\\\c""#))
-        #expect(payload.hasSuffix(#""note":"tab\\there \\\\N","nested":[1, 2]}}\n"#))
+        let ranges = batch.eventRowRanges
+        #expect(ranges.count == batch.events)
+        #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == batch.eventRows.count)
+        let whole = CopyBinaryRows.eventRows(batch.eventRows)
+        for (index, range) in ranges.enumerated() {
+            #expect(CopyBinaryRows.eventRows(Array(batch.eventRows[range])) == [whole[index]])
+        }
+    }
+
+    @Test func aRefusedEventBecomesARejectRowWithItsBytes() throws {
+        var batch = BatchFixture.batch()
+        // A Kafka timestamp before 2000 is negative in PostgreSQL's binary timestamptz.
+        batch.add(TestMessage(partition: 1, offset: 3, timestampMs: 1_234, payload: BatchFixture.click))
+        let events = CopyBinaryRows.eventRows(batch.eventRows)
+        for index in events.indices {
+            let rows = CopyRows.parse(batch.rejectedRow(ofEvent: index, detail: "PostgreSQL said\tno"))
+            try #require(rows.count == 1)
+            let row = rows[0]
+            #expect(row[RejectColumn.topic.rawValue] == events[index][EventColumn.topic.rawValue])
+            #expect(row[RejectColumn.partition.rawValue] == events[index][EventColumn.partition.rawValue])
+            #expect(row[RejectColumn.offset.rawValue] == events[index][EventColumn.offset.rawValue])
+            #expect(row[RejectColumn.timestamp.rawValue] == events[index][EventColumn.timestamp.rawValue])
+            #expect(row[RejectColumn.key.rawValue] == nil)
+            #expect(
+                row[RejectColumn.raw.rawValue].flatMap { CopyRows.bytea($0) }
+                    == events[index][EventColumn.payload.rawValue])
+            #expect(row[RejectColumn.reason.rawValue].text == EventBatch.databaseRejectedReason)
+            #expect(row[RejectColumn.detail.rawValue].text == "PostgreSQL said\tno")
+            #expect(row[RejectColumn.batchID.rawValue].text == "7")
+        }
+        #expect(CopyRows.parse(batch.rejectedRow(ofEvent: 4, detail: ""))[0][3].text == "1970-01-01 00:00:01.234000+00")
     }
 
     @Test func rejectRowsKeepTheMessageAndTheReason() throws {
@@ -275,7 +297,7 @@ struct EventBatchTests {
         #expect(batch.minKafkaTimestampMs == 1_714_500_000_000)
         #expect(batch.maxKafkaTimestampMs == 1_714_600_000_000)
 
-        let events = CopyRows.parse(batch.eventRows)
+        let events = CopyBinaryRows.eventRows(batch.eventRows)
         let rejects = CopyRows.parse(batch.rejectRows)
         try #require(events.count == 1 && rejects.count == 1)
         #expect(events[0][EventColumn.eventID.rawValue].text == "00000000-0000-0000-0000-000000000003")
