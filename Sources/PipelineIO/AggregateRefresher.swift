@@ -1,3 +1,4 @@
+import Dispatch
 import LibPQ
 import Logging
 import PipelineCore
@@ -42,11 +43,7 @@ public final class AggregateRefresher: CommitObserver, Sendable {
                 // Without waiting: a merge another worker is running leaves these pieces to it.
                 let batches = try connection.execute("SELECT etl.merge_pending_sessions(p_wait => false)").int64(0, 0)
                 lag.merged(upToMs: released)
-                logger.debug(
-                    "session windows merged",
-                    metadata: [
-                        LogKeys.batches: "\(batches ?? 0)", LogKeys.durationMs: "\(WallClock.monotonicMs() - started)",
-                    ])
+                Self.logMerged(batches: batches ?? 0, part: nil, startedMs: started, logger)
             },
             failed: { error in
                 // The pieces stay in etl.batch_session_pieces; the next merge takes them.
@@ -78,19 +75,40 @@ public final class AggregateRefresher: CommitObserver, Sendable {
         rollups.request()
     }
 
-    /// Waits for a running refresh and session merge, then runs `etl.refresh_aggregates`, which
-    /// waits for any other worker's refresh and merge to finish first: every view reflects every
-    /// committed batch.
+    /// Waits for a running refresh and session merge, then does what `etl.refresh_aggregates`
+    /// does, waiting for any other worker's refresh and merge to finish first: every view
+    /// reflects every committed batch. The rollups' refresh first (it releases the last batches'
+    /// pieces), then the session merge in its two parts at once, one on each connection
+    /// (`etl.session_merge_part`: the users split by a hash): at the end of a load both cores
+    /// are free, and the merge is most of what is left.
     public func finish() {
         sessions.waitForRunning()
+        let started = WallClock.monotonicMs()
         rollups.runNow { [lag, logger] connection in
-            let started = WallClock.monotonicMs()
-            let buckets =
-                try connection.execute("SELECT etl.refresh_aggregates(p_wait => true)").int64(0, 0) ?? 0
+            let buckets = try connection.execute("SELECT etl.refresh_rollups(p_wait => true)").int64(0, 0) ?? 0
             lag.released(upToMs: started)
-            lag.merged(upToMs: started)
             Self.logRefreshed(buckets: buckets, startedMs: started, logger)
         }
+        let parts = DispatchGroup()
+        for (part, call) in [sessions, rollups].enumerated() {
+            call.run(in: parts) { [logger] connection in
+                let batches = try connection.execute(
+                    "SELECT etl.merge_pending_sessions(p_wait => true, p_part => $1)", [String(part)]
+                ).int64(0, 0)
+                Self.logMerged(batches: batches ?? 0, part: part, startedMs: started, logger)
+            }
+        }
+        parts.wait()
+        lag.merged(upToMs: started)
+    }
+
+    private static func logMerged(batches: Int64, part: Int?, startedMs: Int64, _ logger: Logger) {
+        logger.debug(
+            "session windows merged",
+            metadata: [
+                LogKeys.batches: "\(batches)", "merge.part": "\(part.map(String.init) ?? "both")",
+                LogKeys.durationMs: "\(WallClock.monotonicMs() - startedMs)",
+            ])
     }
 
     /// One line per refresh at debug (scripts/bench counts them and reports the longest).

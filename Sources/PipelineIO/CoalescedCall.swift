@@ -51,6 +51,12 @@ final class CoalescedCall: @unchecked Sendable {
         queue.sync { run(once) }
     }
 
+    /// Runs `once` on the same connection after a running call, without waiting for it: `group`
+    /// says when it is done (AggregateRefresher.finish runs one on each of two calls at once).
+    func run(in group: DispatchGroup, _ once: @escaping @Sendable (PQConnection) throws -> Void) {
+        queue.async(group: group) { self.run(once) }
+    }
+
     private func run(_ once: (PQConnection) throws -> Void) {
         do {
             let connection = try self.connection ?? PQConnection(databaseURL)

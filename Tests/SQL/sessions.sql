@@ -5,7 +5,7 @@
 -- still merge in the rollups' refresh, and a rebuild keeps the pieces it holds.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(17);
+SELECT plan(20);
 
 SELECT etl.ensure_event_partitions(ARRAY[DATE '2026-04-01']);
 
@@ -88,6 +88,29 @@ SELECT results_eq(
              ('u8', '2026-04-01 12:00+00', '2026-04-01 13:30+00', 4),
              ('u9', '2026-04-01 12:00+00', '2026-04-01 12:30+00', 1)$$,
     'appends, events inside, new sessions, moved starts, gaps and bridges');
+
+-- The merge in two parts (etl.session_merge_part, 0026): a batch merged for one part's users
+-- and not yet for the other's is still counted once by a rebuild, which knows the pieces in
+-- hand per user, not per batch.
+CREATE FUNCTION pg_temp.user_in_part(p_part integer) RETURNS text LANGUAGE sql AS $$
+    SELECT u FROM (SELECT 'w' || n AS u FROM generate_series(1, 100) AS n) AS x
+    WHERE etl.session_merge_part(u) = p_part ORDER BY u LIMIT 1
+$$;
+SELECT pg_temp.load_shipped(30, pg_temp.user_in_part(0), '{2026-04-01 16:00+00}');
+INSERT INTO staging.events (event_id, event_type, event_time, user_id, payload, kafka_topic, kafka_partition, kafka_offset, batch_id)
+VALUES (gen_random_uuid(), 'click', '2026-04-01 16:00+00', pg_temp.user_in_part(1), '{}', 't', 0, 3001, 30);
+INSERT INTO etl.batch_session_pieces (batch_id, user_id, first_at, last_at, events, pages, revenue)
+VALUES (30, pg_temp.user_in_part(1), '2026-04-01 16:00+00', '2026-04-01 16:00+00', 1, 0, 0);
+SELECT etl.refresh_rollups();
+SELECT is(etl.merge_pending_sessions(p_part => 0), 1, 'a merge of part 0 takes the batch');
+SELECT results_eq($$SELECT user_id FROM analytics.user_sessions WHERE session_start = '2026-04-01 16:00+00'$$,
+                  $$VALUES (pg_temp.user_in_part(0))$$, 'and merges its part''s user only');
+SELECT etl.request_rebuild('2026-04-01 15:30+00', '2026-04-01 16:30+00', 'test');
+SELECT etl.refresh_rollups() FROM generate_series(1, 3);
+SELECT results_eq(
+    $$SELECT user_id, events FROM analytics.user_sessions WHERE session_start = '2026-04-01 16:00+00' ORDER BY 1$$,
+    $$SELECT u, 1::bigint FROM unnest(ARRAY[pg_temp.user_in_part(0), pg_temp.user_in_part(1)]) AS u ORDER BY 1$$,
+    'a rebuild then counts each user''s event once: part 0''s from staging, part 1''s from its piece');
 
 -- Everything merged equals a rebuild from staging alone.
 CREATE TEMPORARY TABLE merged AS SELECT user_id, session_start, session_end, events FROM analytics.user_sessions;

@@ -4,12 +4,15 @@
 -- pieces in hand: those in pg_temp.etl_refresh_sessions on entry (the worker's,
 -- etl.take_session_pieces put them there) and one per event read back
 -- (pg_temp.etl_refresh_rows, from_batch); p_batches_in_hand names the batches
--- they came from.
+-- read back (every event of theirs is in hand as a row), and each of the worker's
+-- pieces in hand carries its batch.
 -- - users a rebuild marked (p_users, with the range to redo): their sessions
 --   touching the range are taken out and every staged event of the widened
---   range becomes a piece, except events of batches in hand (their pieces
---   carry them) and of batches whose marks are still pending (the next
---   refresh releases their pieces). First: the sessions left are then wholly
+--   range becomes a piece, except events of batches read back, events whose
+--   user's piece of their batch is in hand (the piece carries them: per user,
+--   as the merge may have taken a batch's pieces of one part and not yet of
+--   the other, etl.session_merge_part) and events of batches whose marks are
+--   still pending (the next refresh releases their pieces). First: the sessions left are then wholly
 --   outside what staging gave.
 -- - every user with pieces that lie within 30 minutes of each other and either
 --   extend the one stored session they can reach (from inside it, or less than
@@ -73,6 +76,8 @@ BEGIN
             ON w.user_id = i.user_id AND i.event_time >= w.lo AND i.event_time <= w.hi
         WHERE i.event_time >= v_min AND i.event_time <= v_max
           AND NOT i.batch_id = ANY (coalesce(p_batches_in_hand, '{}'))
+          AND NOT EXISTS (SELECT FROM pg_temp.etl_refresh_sessions AS p
+                          WHERE p.batch_id = i.batch_id AND p.user_id = i.user_id)
           AND NOT EXISTS (SELECT FROM etl.dirty_minutes AS p WHERE p.batch_id = i.batch_id);
     END IF;
 

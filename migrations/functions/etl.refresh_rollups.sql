@@ -119,8 +119,9 @@ BEGIN
         -- The rows read back become pieces only in this transaction's working set, and a
         -- rebuild's users are taken now: the session windows are merged here, with every
         -- piece released so far (the lock order: the refresh's, then the sessions').
-        PERFORM etl.lock_for_transaction('etl.merge_pending_sessions', true);
-        PERFORM etl.merge_user_sessions(v_users, v_from, v_to, etl.take_session_pieces() || v_read_back);
+        PERFORM etl.lock_session_parts(NULL, true);
+        PERFORM etl.take_session_pieces();
+        PERFORM etl.merge_user_sessions(v_users, v_from, v_to, v_read_back);
     END IF;
 
     RETURN coalesce(v_touched, 0);
