@@ -34,8 +34,9 @@ let package = Package(
         // The event contract: pure Swift, no dependencies.
         .target(name: "EventContract"),
 
-        // The event simulator behind `pipeline produce`: pure Swift, no dependencies.
-        .target(name: "EventGenerator"),
+        // The event simulator behind `pipeline produce`: pure Swift. It writes the contract's text
+        // forms (event_time, event_id) with the contract's own code, and takes its limits as defaults.
+        .target(name: "EventGenerator", dependencies: ["EventContract"]),
 
         // HyperLogLog sketches byte-identical to postgresql-hll's (hll_add_agg(…, 14, 5, -1, 1)), built in the
         // worker and merged in SQL with hll_union: pure Swift, no dependencies.

@@ -1,3 +1,5 @@
+import EventContract
+
 /// Appends text to a byte buffer without creating a `String` per value: the generator's hot path.
 extension [UInt8] {
     @inline(__always)
@@ -57,15 +59,7 @@ extension [UInt8] {
     mutating func appendUUID(_ high: UInt64, _ low: UInt64) {
         let versioned = (high & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000
         let variant = (low & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
-        appendHex(versioned >> 32, digits: 8)
-        append(UInt8(ascii: "-"))
-        appendHex(versioned >> 16, digits: 4)
-        append(UInt8(ascii: "-"))
-        appendHex(versioned, digits: 4)
-        append(UInt8(ascii: "-"))
-        appendHex(variant >> 48, digits: 4)
-        append(UInt8(ascii: "-"))
-        appendHex(variant, digits: 12)
+        UUIDBytes(high: versioned, low: variant).appendCanonical(to: &self)
     }
 
     /// An amount in cents as a JSON number with two decimals (`42.50`).
@@ -95,19 +89,11 @@ struct TimestampWriter {
         output.append(UInt8(ascii: "Z"))
     }
 
-    /// Civil date from days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+    /// `2026-11-24T10:15:03` for a second since the epoch.
     static func format(second: Int64, into output: inout [UInt8]) {
         let days = second >= 0 ? second / 86_400 : (second - 86_399) / 86_400
         let secondOfDay = Int(second - days * 86_400)
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day) = EventTime.civilFromDays(days)
         output.appendPadded(Int(year), width: 4)
         output.append(UInt8(ascii: "-"))
         output.appendPadded(Int(month), width: 2)

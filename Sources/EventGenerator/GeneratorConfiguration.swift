@@ -1,3 +1,5 @@
+import EventContract
+
 /// How a simulated session moves through the shop. Each rate is a probability in 0...1.
 public struct FunnelRates: Sendable, Equatable {
     /// Mean number of page views after the landing page (geometric).
@@ -57,7 +59,8 @@ public struct GeneratorConfiguration: Sendable {
     public init(
         seed: UInt64 = 1, users: Int = 5_000, concurrentSessions: Int = 500, funnel: FunnelRates = FunnelRates(),
         logShare: Double = 0.15, malformedRatio: Double = 0, lateRatio: Double = 0,
-        lateLagSeconds: ClosedRange<Int> = 60...900, maxMessageBytes: Int = 1_048_576, maxDepth: Int = 64,
+        lateLagSeconds: ClosedRange<Int> = 60...900,
+        maxMessageBytes: Int = ContractLimits().maxMessageBytes, maxDepth: Int = ContractLimits().maxDepth,
         sessionIDs: Int = 0, userDraw: UserDraw = .session, eventTimeSpan: EventTimeSpan? = nil
     ) {
         self.seed = seed
