@@ -34,7 +34,7 @@ struct DevKafkaCommand: ParsableCommand {
     func run() throws {
         let brokers = try Settings.devBrokers.resolve(brokersFlag)
         let partitions = try Settings.devPartitions.resolve(partitionsFlag)
-        let topic = try KafkaNames.validated(topicFlag ?? "events", kind: "topic", source: "--topic")
+        let topic = try Settings.devTopic.resolve(topicFlag)
         let bootstrapFile = try Settings.bootstrapFile.resolve(bootstrapFileFlag)
         let cluster = try DevelopmentKafka(brokers: brokers, topic: topic, partitions: partitions)
         let bootstrap = cluster.bootstrapServers

@@ -39,13 +39,7 @@ struct KafkaOptions: ParsableArguments {
     }
 
     /// The topic, checked against Kafka's naming rule.
-    func topic() throws -> String {
-        if let topicFlag { return try KafkaNames.validated(topicFlag, kind: "topic", source: "--topic") }
-        if let value = Environment.value("PIPELINE_TOPIC") {
-            return try KafkaNames.validated(value, kind: "topic", source: "PIPELINE_TOPIC")
-        }
-        return "events"
-    }
+    func topic() throws -> String { try Settings.topic.resolve(topicFlag) }
 
     /// KEY=VALUE pairs. A value may be a password (sasl.password, ssl.key.password), so an
     /// error shows the key only.

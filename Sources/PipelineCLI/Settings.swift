@@ -55,6 +55,9 @@ enum Settings {
         flag: "--brokers", variable: "PIPELINE_BROKERS",
         parser: .text(maxBytes: 4096, expected: "host:port[,host:port...], at most 4096 bytes"), defaultValue: nil,
         defaultText: nil)
+    static let topic = Setting<String>(
+        flag: "--topic", variable: "PIPELINE_TOPIC", parser: .kafkaName(kind: "topic"), defaultValue: "events",
+        defaultText: "events")
     static let metricsPort = integer(
         "--metrics-port", "PIPELINE_METRICS_PORT", 0...65535, expected: "a TCP port from 1 to 65535, or 0 (disabled)",
         default: 9464)
@@ -65,6 +68,9 @@ enum Settings {
 
     // MARK: - worker
 
+    static let group = Setting<String>(
+        flag: "--group", variable: "PIPELINE_GROUP", parser: .kafkaName(kind: "group"), defaultValue: "pipeline",
+        defaultText: "pipeline")
     static let interval = duration(
         "--interval", "PIPELINE_INTERVAL", milliseconds: 1...3_600_000, default: worker.intervalMs)
     static let maxBatchEvents = integer(
@@ -134,6 +140,10 @@ enum Settings {
 
     static let devBrokers = integer("--brokers", nil, 1...32, default: 3)
     static let devPartitions = integer("--partitions", nil, 1...10_000, default: Int32(8))
+    /// The topic it creates: the flag only, with the other commands' default.
+    static let devTopic = Setting<String>(
+        flag: "--topic", variable: nil, parser: topic.parser, defaultValue: topic.defaultValue,
+        defaultText: topic.defaultText)
     static let bootstrapFile = Setting<String>(
         flag: "--bootstrap-file", variable: nil, parser: path, defaultValue: KafkaOptions.bootstrapFile,
         defaultText: KafkaOptions.bootstrapFile)

@@ -96,11 +96,7 @@ struct WorkerCommand: ParsableCommand {
         let refreshEvery = try Settings.refreshInterval.resolve(refreshInterval)
         let sessionsEvery = try Settings.sessionInterval.resolve(sessionInterval)
         // Checked even with --no-group: a bad value is an error wherever it is ignored.
-        let namedGroup =
-            try group.map { try KafkaNames.validated($0, kind: "group", source: "--group") }
-            ?? Environment.value("PIPELINE_GROUP").map {
-                try KafkaNames.validated($0, kind: "group", source: "PIPELINE_GROUP")
-            } ?? "pipeline"
+        let namedGroup = try Settings.group.resolve(group)
         let groupName: String? = noGroup ? nil : namedGroup
         let brokers = try kafka.brokers()
         let properties = try kafka.properties()
