@@ -44,7 +44,8 @@ public enum CopyBinary {
         appendBigEndian(value, to: &out)
     }
 
-    /// `text` as its UTF-8 bytes, nothing escaped.
+    /// `text` as its UTF-8 bytes, nothing escaped; also a type whose binary form is its bytes as
+    /// they are (`json`, hll's sketches).
     static func appendText(_ bytes: [UInt8], to out: inout [UInt8]) {
         bytes.withUnsafeBytes { appendText($0, to: &out) }
     }
@@ -53,6 +54,32 @@ public enum CopyBinary {
         appendBigEndian(Int32(bytes.count), to: &out)
         out.append(contentsOf: bytes)
     }
+
+    /// A one-dimensional array of `count` elements of the type whose OID is `elementType`, as
+    /// array_recv reads it: the dimensions (1), a has-nulls flag, the element type, the length
+    /// and lower bound (1), then each element as a field, which `element` appends for its
+    /// position, returning whether it appended a NULL.
+    static func appendArray(
+        elementType: UInt32, count: Int, to out: inout [UInt8], _ element: (Int, inout [UInt8]) -> Bool
+    ) {
+        let start = out.count
+        appendBigEndian(Int32(0), to: &out)  // the field's length, set below
+        appendBigEndian(Int32(1), to: &out)
+        let flags = out.count
+        appendBigEndian(Int32(0), to: &out)
+        appendBigEndian(elementType, to: &out)
+        appendBigEndian(Int32(count), to: &out)
+        appendBigEndian(Int32(1), to: &out)
+        var hasNulls = false
+        for position in 0..<count where element(position, &out) { hasNulls = true }
+        if hasNulls { out[flags + 3] = 1 }
+        setBigEndian(Int32(out.count - start - 4), at: start, in: &out)
+    }
+
+    /// The element types of the arrays the worker writes (pg_type's OIDs, fixed for built-in
+    /// types; an extension's type has its database's OID).
+    static let int8Type: UInt32 = 20
+    static let numericType: UInt32 = 1700
 
     /// The byte ranges of one row's fields in `tuple` (a field count, then per field a length and
     /// its bytes); nil for a NULL field. Made by the appends above, so trusted: the worker reads
@@ -117,5 +144,9 @@ public enum CopyBinary {
 
     private static func appendBigEndian<Value: FixedWidthInteger>(_ value: Value, to out: inout [UInt8]) {
         withUnsafeBytes(of: value.bigEndian) { out.append(contentsOf: $0) }
+    }
+
+    private static func setBigEndian(_ value: Int32, at position: Int, in out: inout [UInt8]) {
+        withUnsafeBytes(of: value.bigEndian) { out.replaceSubrange(position..<(position + 4), with: $0) }
     }
 }

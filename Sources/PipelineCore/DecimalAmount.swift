@@ -101,21 +101,6 @@ public struct DecimalSum: Sendable, Equatable {
         overflowed = overflowed || overflow || other.overflowed
     }
 
-    /// numeric's text: the digits, with `scale` of them after the point.
-    public func appendText(to out: inout [UInt8]) {
-        var digits: [UInt8] = []
-        var rest = units
-        repeat {
-            digits.append(UInt8(ascii: "0") + UInt8(rest % 10))
-            rest /= 10
-        } while rest > 0
-        while digits.count <= scale { digits.append(UInt8(ascii: "0")) }
-        for position in stride(from: digits.count - 1, through: 0, by: -1) {
-            out.append(digits[position])
-            if position == scale && scale > 0 { out.append(UInt8(ascii: ".")) }
-        }
-    }
-
     private mutating func rescale(to newScale: Int) {
         while scale < newScale {
             var value = units

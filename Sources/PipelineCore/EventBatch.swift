@@ -249,7 +249,7 @@ public struct EventBatch {
         CopyText.appendBytea(bytes, to: &out)
     }
 
-    private static let eventTypeNames: [[UInt8]] = EventType.allCases.map { Array($0.name.utf8) }
+    static let eventTypeNames: [[UInt8]] = EventType.allCases.map { Array($0.name.utf8) }
 }
 
 /// Made only by `EventBatch.latencySummary`, so it keeps the internal memberwise initializer.

@@ -11,13 +11,15 @@ public enum PartialAggregates {
     public static let columns =
         "batch_id, aggregate, bucket, event_type, page, country, currency, service, level, counts, sums, sketches"
 
-    /// Writes the COPY text rows of every declaration's partials in chunks of about
-    /// `chunkBytes`, leaving out the events at the positions `excluding` names; false when a sum
-    /// left the exact range, found before that declaration's rows are written (the earlier
-    /// declarations' rows may have been written: the caller abandons the COPY).
+    /// Writes binary COPY rows (`FORMAT binary`, CopyBinary; the sink sends the format's header
+    /// and trailer) of every declaration's partials in chunks of about `chunkBytes`, leaving out
+    /// the events at the positions `excluding` names; `sketchType` is the OID of hll's type in
+    /// the database, which a binary array names. False when a sum left the exact range, found
+    /// before that declaration's rows are written (the earlier declarations' rows may have been
+    /// written: the caller abandons the COPY).
     public static func writeRows(
-        of inputs: AggregateInputs, declarations: [AggregateDeclaration], batchID: Int64, excluding: Set<Int> = [],
-        chunkBytes: Int, _ write: (ArraySlice<UInt8>) throws -> Void
+        of inputs: AggregateInputs, declarations: [AggregateDeclaration], batchID: Int64, sketchType: UInt32,
+        excluding: Set<Int> = [], chunkBytes: Int, _ write: (ArraySlice<UInt8>) throws -> Void
     ) rethrows -> Bool {
         var chunk: [UInt8] = []
         chunk.reserveCapacity(chunkBytes + chunkBytes / 10)
@@ -27,7 +29,8 @@ public enum PartialAggregates {
                 table.add(event, inputs: inputs)
             }
             guard !table.overflowed else { return false }
-            try table.writeRows(inputs: inputs, batchID: batchID, chunk: &chunk, chunkBytes: chunkBytes, write)
+            try table.writeRows(
+                inputs: inputs, batchID: batchID, sketchType: sketchType, chunk: &chunk, chunkBytes: chunkBytes, write)
         }
         if !chunk.isEmpty { try write(chunk[...]) }
         return true
@@ -103,57 +106,53 @@ public enum PartialAggregates {
             return slot
         }
 
-        /// Appends the table's rows to `out`, handing it to `write` (and emptying it) whenever
-        /// it holds `chunkBytes` or more.
+        /// Appends the table's binary COPY rows to `out`, handing it to `write` (and emptying
+        /// it) whenever it holds `chunkBytes` or more.
         func writeRows(
-            inputs: AggregateInputs, batchID: Int64, chunk out: inout [UInt8], chunkBytes: Int,
+            inputs: AggregateInputs, batchID: Int64, sketchType: UInt32, chunk out: inout [UInt8], chunkBytes: Int,
             _ write: (ArraySlice<UInt8>) throws -> Void
         ) rethrows {
             let measureCount = declaration.measures.count
+            let name = Array(declaration.name.utf8)
             var sketch: [UInt8] = []
             for (slot, key) in keys.enumerated() {
-                CopyText.appendInteger(batchID, to: &out)
-                out.append(CopyText.tab)
-                CopyText.appendEscaped(declaration.name, to: &out)
-                out.append(CopyText.tab)
-                EventTime.appendPostgresText(micros: key.bucket, to: &out)
+                CopyBinary.appendFieldCount(12, to: &out)
+                CopyBinary.appendInt64(batchID, to: &out)
+                CopyBinary.appendText(name, to: &out)
+                CopyBinary.appendTimestamp(micros: key.bucket, to: &out)
                 for position in AggregateDeclaration.Dimension.allCases.indices {
                     let value = key.values[position]
-                    out.append(CopyText.tab)
                     if value == AggregateInputs.absent {
-                        CopyText.appendNull(to: &out)
+                        CopyBinary.appendNull(to: &out)
                     } else if position == 0 {
-                        CopyText.appendEscaped(EventType(rawValue: UInt8(value))!.name, to: &out)
+                        CopyBinary.appendText(EventBatch.eventTypeNames[Int(value)], to: &out)
                     } else {
-                        inputs.values.withBytes(of: value) { CopyText.appendEscaped($0, to: &out) }
+                        inputs.values.withBytes(of: value) { CopyBinary.appendText($0, to: &out) }
                     }
                 }
                 // Arrays: one element per measure, NULL where the measure is of another kind.
-                for kind in 0..<3 {
-                    out.append(CopyText.tab)
-                    out.append(UInt8(ascii: "{"))
-                    for (position, measure) in declaration.measures.enumerated() {
-                        if position > 0 { out.append(UInt8(ascii: ",")) }
-                        let index = slot * measureCount + position
-                        switch (kind, measure) {
-                        case (0, .count):
-                            CopyText.appendInteger(counts[index], to: &out)
-                        case (1, .sumOfAmount):
-                            sums[index].appendText(to: &out)
-                        case (2, .distinctUsers), (2, .distinctSessions):
-                            // "\\x<hex>" in the array literal, its backslashes doubled again for COPY.
-                            out.append(contentsOf: #""\\\\x"#.utf8)
-                            sketch.removeAll(keepingCapacity: true)
-                            sketches[index].serialize(into: &sketch)
-                            appendHex(sketch, to: &out)
-                            out.append(UInt8(ascii: "\""))
-                        default:
-                            out.append(contentsOf: "NULL".utf8)
-                        }
-                    }
-                    out.append(UInt8(ascii: "}"))
+                let base = slot * measureCount
+                CopyBinary.appendArray(elementType: CopyBinary.int8Type, count: measureCount, to: &out) {
+                    guard case .count = declaration.measures[$0] else { return appendNull(to: &$1) }
+                    CopyBinary.appendInt64(counts[base + $0], to: &$1)
+                    return false
                 }
-                out.append(CopyText.newline)
+                CopyBinary.appendArray(elementType: CopyBinary.numericType, count: measureCount, to: &out) {
+                    guard case .sumOfAmount = declaration.measures[$0] else { return appendNull(to: &$1) }
+                    CopyBinary.appendNumeric(sums[base + $0], to: &$1)
+                    return false
+                }
+                CopyBinary.appendArray(elementType: sketchType, count: measureCount, to: &out) {
+                    switch declaration.measures[$0] {
+                    case .distinctUsers, .distinctSessions:
+                        // hll's binary form is its storage format, as serialize writes it.
+                        sketch.removeAll(keepingCapacity: true)
+                        sketches[base + $0].serialize(into: &sketch)
+                        CopyBinary.appendText(sketch, to: &$1)
+                        return false
+                    default: return appendNull(to: &$1)
+                    }
+                }
                 if out.count >= chunkBytes {
                     try write(out[...])
                     out.removeAll(keepingCapacity: true)
@@ -161,16 +160,12 @@ public enum PartialAggregates {
             }
         }
 
+        private func appendNull(to out: inout [UInt8]) -> Bool {
+            CopyBinary.appendNull(to: &out)
+            return true
+        }
+
         /// Whether any sum left the exact range.
         var overflowed: Bool { sums.contains { $0.overflowed } }
-    }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
-    static func appendHex(_ bytes: [UInt8], to out: inout [UInt8]) {
-        for byte in bytes {
-            out.append(hexDigits[Int(byte >> 4)])
-            out.append(hexDigits[Int(byte & 15)])
-        }
     }
 }

@@ -3,12 +3,14 @@ import Foundation
 import PipelineCore
 
 extension AggregateDeclaration {
-    /// Every row of `etl.aggregates` as one JSON array, in name order.
+    /// Every row of `etl.aggregates` as one JSON array, in name order; then the OID of hll's type
+    /// (0019 installs it in public), which the partials' binary COPY names.
     static let declarationsQuery = """
         SELECT coalesce(json_agg(json_build_object(
                    'name', a.name, 'width_seconds', extract(epoch FROM a.bucket_width)::bigint,
                    'event_types', a.event_types, 'only_rows', a.only_rows, 'dimensions', a.dimensions,
-                   'measures', a.measures) ORDER BY a.name), '[]')::text
+                   'measures', a.measures) ORDER BY a.name), '[]')::text,
+               'public.hll'::regtype::oid
         FROM etl.aggregates AS a
         """
 

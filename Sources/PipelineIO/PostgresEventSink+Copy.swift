@@ -6,9 +6,9 @@ import PipelineCore
 /// binary, the format's header and trailer are sent around them (CopyBinary).
 extension PostgresEventSink {
     enum CopyFormat {
-        /// Tab-separated, escaped text: the reject rows and the partial aggregates.
+        /// Tab-separated, escaped text: the reject rows.
         case text
-        /// `FORMAT binary`: the events, their claims and the session pieces.
+        /// `FORMAT binary`: the events, their claims, the partial aggregates and the session pieces.
         case binary
     }
 

@@ -26,19 +26,20 @@ extension PostgresEventSink {
     func shipPartialAggregates(_ batch: EventBatch, refused: RefusedRows, on connection: PQConnection) throws -> Bool {
         let inputs = batch.aggregateInputs
         guard inputs.isExact, inputs.count > 0 else { return false }
-        guard let declarations = try aggregateDeclarations(on: connection) else { return false }
+        let (declarations, sketchType) = try aggregateDeclarations(on: connection)
+        guard let declarations else { return false }
         var excluded = Set(refused.eventIndices)
         if !refused.claimedByCopy { excluded.formUnion(try divertedEvents(of: batch, on: connection)) }
         // Streamed in chunks as they are made, not built whole beside the batch: a
-        // high-cardinality batch has a piece per user and a sketch is up to 20 KiB of hex.
+        // high-cardinality batch has a piece per user and a sketch is up to 10 KiB.
         let refusal: PostgresError?
         do {
             refusal = try refusalUnderSavepoint(Self.partialsSavepoint, on: connection) {
-                try copyRows(into: "etl.batch_partials (\(PartialAggregates.columns))", format: .text, on: connection) {
-                    write in
+                let partials = "etl.batch_partials (\(PartialAggregates.columns))"
+                try copyRows(into: partials, format: .binary, on: connection) { write in
                     try PartialAggregates.writeRows(
-                        of: inputs, declarations: declarations, batchID: batch.batchID, excluding: excluded,
-                        chunkBytes: Self.partialsChunkBytes, write)
+                        of: inputs, declarations: declarations, batchID: batch.batchID, sketchType: sketchType,
+                        excluding: excluded, chunkBytes: Self.partialsChunkBytes, write)
                 }
                 let pieces = "etl.batch_session_pieces (\(SessionPieces.columns))"
                 try copyRows(into: pieces, format: .binary, on: connection) { write in
@@ -79,11 +80,16 @@ extension PostgresEventSink {
         }
     }
 
-    /// The declarations, parsed again only when their text changed; nil when one is outside
-    /// the worker's vocabulary (warned about once per change).
-    private func aggregateDeclarations(on connection: PQConnection) throws -> [AggregateDeclaration]? {
-        let json = try connection.execute(AggregateDeclaration.declarationsQuery).value(0, 0) ?? "[]"
-        if let cached = declarationsCache, cached.json == json { return cached.declarations }
+    /// The declarations, parsed again only when their text changed (nil when one is outside
+    /// the worker's vocabulary, warned about once per change), and the OID of hll's type.
+    private func aggregateDeclarations(on connection: PQConnection) throws -> (
+        declarations: [AggregateDeclaration]?, sketchType: UInt32
+    ) {
+        let result = try connection.execute(AggregateDeclaration.declarationsQuery)
+        let json = result.value(0, 0) ?? "[]"
+        // An OID is unsigned 32-bit (pg_type.oid); PostgreSQL prints it as such.
+        let sketchType = result.value(0, 1).flatMap { UInt32($0) } ?? 0
+        if let cached = declarationsCache, cached.json == json { return (cached.declarations, sketchType) }
         let declarations = AggregateDeclaration.decodeAll(json: json)
         declarationsCache = (json, declarations)
         if declarations == nil {
@@ -91,6 +97,6 @@ extension PostgresEventSink {
                 "a declaration in etl.aggregates is outside what the worker can aggregate; the refresh aggregates every batch from staging"
             )
         }
-        return declarations
+        return (declarations, sketchType)
     }
 }

@@ -38,4 +38,31 @@ import Testing
             }(), to: &out)
         #expect(CopyBinaryRows.numeric(Array(out.dropFirst(4))) == text)
     }
+
+    @Test("arrays: as PostgreSQL 15 sends '{1,NULL}'::int8[] and '{7}'::int8[] (COPY … TO STDOUT (FORMAT binary))")
+    func arrayLayout() {
+        func array(_ values: [Int64?]) -> [UInt8] {
+            var out: [UInt8] = []
+            CopyBinary.appendArray(elementType: CopyBinary.int8Type, count: values.count, to: &out) {
+                guard let value = values[$0] else {
+                    CopyBinary.appendNull(to: &$1)
+                    return true
+                }
+                CopyBinary.appendInt64(value, to: &$1)
+                return false
+            }
+            return out
+        }
+        // length; dimensions, has nulls, element type (int8: 20); length and lower bound; elements
+        #expect(
+            array([1, nil]) == [
+                0, 0, 0, 36, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 20, 0, 0, 0, 2, 0, 0, 0, 1,
+                0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1, 0xFF, 0xFF, 0xFF, 0xFF,
+            ])
+        #expect(
+            array([7]) == [
+                0, 0, 0, 32, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, 1, 0, 0, 0, 1,
+                0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 7,
+            ])
+    }
 }

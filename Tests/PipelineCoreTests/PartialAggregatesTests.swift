@@ -1,6 +1,7 @@
 import EventContract
-import PipelineCore
 import Testing
+
+@testable import PipelineCore
 
 /// What the worker computes of a batch before shipping it: exact amounts as PostgreSQL's
 /// numeric reads them, session pieces split where the refresh splits sessions, and a batch it
@@ -12,10 +13,11 @@ struct PartialAggregatesTests {
         Array(text.utf8).withUnsafeBytes { DecimalAmount(json: $0) }
     }
 
+    /// The sum as PostgreSQL prints the numeric the worker sends.
     func text(_ sum: DecimalSum) -> String {
         var out: [UInt8] = []
-        sum.appendText(to: &out)
-        return String(decoding: out, as: UTF8.self)
+        CopyBinary.appendNumeric(sum, to: &out)
+        return CopyBinaryRows.numeric(Array(out.dropFirst(4))) ?? "NULL"
     }
 
     @Test("amounts read as numeric reads them: the exponent applied, the scale kept")
