@@ -13,6 +13,7 @@ final class CoalescedCall: @unchecked Sendable {
     private let minimumIntervalMs: Int64
     private let queue: DispatchQueue
     private let queued = Atomic<Bool>(false)
+    private let accepting = Atomic<Bool>(true)
     private let lastStartedMs = Atomic<Int64>(Int64.min / 2)
     private let body: (PQConnection) throws -> Void
     private let failed: (any Error) -> Void
@@ -31,14 +32,23 @@ final class CoalescedCall: @unchecked Sendable {
         self.failed = failed
     }
 
-    /// Runs the call soon, unless a run is already queued.
+    /// Runs the call soon, unless a run is already queued or requests have stopped.
     func request() {
-        guard !queued.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        guard accepting.load(ordering: .acquiring), !queued.exchange(true, ordering: .acquiringAndReleasing) else {
+            return
+        }
         let delayMs = lastStartedMs.load(ordering: .acquiring) + minimumIntervalMs - WallClock.monotonicMs()
         queue.asyncAfter(deadline: .now() + .milliseconds(Int(max(0, delayMs)))) {
             self.queued.store(false, ordering: .releasing)
+            guard self.accepting.load(ordering: .acquiring) else { return }
             self.run(self.body)
         }
+    }
+
+    /// Ignores requests from now on, and drops a queued run that has not started: the caller
+    /// does the call's work itself (AggregateRefresher.finish). A running call is not stopped.
+    func stopRequests() {
+        accepting.store(false, ordering: .releasing)
     }
 
     /// Waits for a running call (a queued one that has not started still runs later).
