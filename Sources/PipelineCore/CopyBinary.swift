@@ -66,7 +66,7 @@ public enum CopyBinary {
         appendBigEndian(Int32(0), to: &out)  // the field's length, set below
         appendBigEndian(Int32(1), to: &out)
         let flags = out.count
-        appendBigEndian(Int32(0), to: &out)
+        appendBigEndian(Int32(0), to: &out)  // has nulls: set below when an element is NULL
         appendBigEndian(elementType, to: &out)
         appendBigEndian(Int32(count), to: &out)
         appendBigEndian(Int32(1), to: &out)

@@ -51,7 +51,8 @@ final class CoalescedCall: @unchecked Sendable {
         accepting.store(false, ordering: .releasing)
     }
 
-    /// Waits for a running call (a queued one that has not started still runs later).
+    /// Waits for a running call (a queued one that has not started still runs later, unless
+    /// requests have stopped).
     func waitForRunning() {
         queue.sync {}
     }

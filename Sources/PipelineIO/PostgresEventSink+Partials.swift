@@ -87,7 +87,9 @@ extension PostgresEventSink {
     ) {
         let result = try connection.execute(AggregateDeclaration.declarationsQuery)
         let json = result.value(0, 0) ?? "[]"
-        // An OID is unsigned 32-bit (pg_type.oid); PostgreSQL prints it as such.
+        // An OID is unsigned 32-bit (pg_type.oid); PostgreSQL prints it as such. (0 cannot
+        // happen with hll installed; PostgreSQL would refuse the array, and the batch would be
+        // aggregated from staging, logged.)
         let sketchType = result.value(0, 1).flatMap { UInt32($0) } ?? 0
         if let cached = declarationsCache, cached.json == json { return (cached.declarations, sketchType) }
         let declarations = AggregateDeclaration.decodeAll(json: json)
