@@ -40,6 +40,11 @@ public protocol EventSource: AnyObject {
     /// Hands fetched messages and events to `body` until `timeoutMs` passes or
     /// `maxMessages` were handed; serves rebalances on the calling thread.
     func poll(maxMessages: Int, timeoutMs: Int32, _ body: (SourceEvent) -> Void) throws
+    /// Takes what has been fetched ahead of the next `poll`, which hands it over first, waiting up
+    /// to `timeoutMs` for something to take; the worker calls it while its batches commit, so no
+    /// rebalance may reach the listener here. Returns false when it can take nothing more before
+    /// the next `poll`.
+    func prefetch(timeoutMs: Int32) -> Bool
     /// The log start and end offsets of a partition, from the broker.
     func watermarks(partition: Int32) throws -> (low: Int64, high: Int64)
     /// Moves a partition's fetch position (after a fenced batch or a gap).
@@ -55,6 +60,7 @@ public protocol EventSource: AnyObject {
 
 extension EventSource {
     public func cachedHighWatermark(partition: Int32) -> Int64? { nil }
+    public func prefetch(timeoutMs: Int32) -> Bool { false }
 }
 
 /// The worker's side of a rebalance.

@@ -7,7 +7,8 @@ import Dispatch
 final class Lane: @unchecked Sendable {
     // @unchecked: a lane is used by one thread at a time. The worker thread fills it;
     // during LaneSet.commitAll the lane's queue commits it while the worker thread
-    // waits on the DispatchGroup, whose wait orders the hand-off both ways. Neither
+    // waits on the DispatchGroup (prefetching from Kafka meanwhile, never touching a
+    // lane), whose wait orders the hand-off both ways. Neither
     // the sink (libpq forbids concurrent use of a connection, not a change of thread)
     // nor the batch is ever touched by two threads at once.
     let index: Int

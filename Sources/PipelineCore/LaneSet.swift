@@ -18,16 +18,23 @@ final class LaneSet {
     }
 
     /// Commits the batches of the lanes at `indices`, each on its lane's thread, and
-    /// returns when all have, with their results in lane order. A single batch
-    /// commits on the calling thread (no hand-off: one lane behaves as no lanes).
-    func commitAll(_ indices: [Int], retrier: Retrier) -> [(lane: Lane, result: Result<CommitOutcome?, any Error>)] {
+    /// returns when all have, with their results in lane order. Meanwhile the calling
+    /// thread runs `whileWaiting` again and again, until it returns false or the commits end
+    /// (each run should return within a few milliseconds).
+    func commitAll(
+        _ indices: [Int], retrier: Retrier, whileWaiting: () -> Bool
+    ) -> [(lane: Lane, result: Result<CommitOutcome?, any Error>)] {
         let loaded = indices.map { lanes[$0] }
-        if loaded.count == 1 { return [(loaded[0], loaded[0].commit(retrier: retrier))] }
         let group = DispatchGroup()
         for lane in loaded {
             lane.queue.async(group: group) { lane.commitResult = lane.commit(retrier: retrier) }
         }
-        group.wait()
+        while group.wait(timeout: .now()) == .timedOut {
+            guard whileWaiting() else {
+                group.wait()
+                break
+            }
+        }
         return loaded.map { lane in
             defer { lane.commitResult = nil }
             return (lane, lane.commitResult!)

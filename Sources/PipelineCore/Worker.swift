@@ -147,7 +147,9 @@ public final class Worker: AssignmentListener {
     private func commitBatches(_ indices: [Int]) throws {
         let closedAtMicros = WallClock.nowMicros()
         var failure: (any Error)?
-        for (lane, result) in lanes.commitAll(indices, retrier: retrier) {
+        // While the lanes commit, this thread takes what Kafka has fetched for the next batches.
+        let outcomes = lanes.commitAll(indices, retrier: retrier) { source.prefetch(timeoutMs: 2) }
+        for (lane, result) in outcomes {
             switch result {
             case .success(.committed(var commit)):
                 commit.commitDurationMicros = commit.committedAtMicros - closedAtMicros

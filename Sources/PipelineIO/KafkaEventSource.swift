@@ -15,15 +15,19 @@ public final class KafkaEventSource: EventSource, RDKafkaRebalanceHandler {
         public var clientID: String
         /// Passed through to librdkafka last, so they win (security.protocol, sasl.*, ...).
         public var properties: [String: String]
+        /// Message bytes taken ahead of the worker's poll while its batches commit (PrefetchBuffer).
+        public var prefetchBytes: Int
 
         public init(
-            brokers: String, topic: String, group: String?, clientID: String, properties: [String: String] = [:]
+            brokers: String, topic: String, group: String?, clientID: String, properties: [String: String] = [:],
+            prefetchBytes: Int = 32 << 20
         ) {
             self.brokers = brokers
             self.topic = topic
             self.group = group
             self.clientID = clientID
             self.properties = properties
+            self.prefetchBytes = prefetchBytes
         }
     }
 
@@ -33,12 +37,16 @@ public final class KafkaEventSource: EventSource, RDKafkaRebalanceHandler {
     private var consumer: RDKafkaConsumer?
     /// A fatal client error seen in a callback, thrown from the next poll.
     private var fatalError: KafkaError?
+    /// What `prefetch` took while the worker's batches committed, for the next `poll`.
+    private var prefetched: PrefetchBuffer
+    private var nudger = FetchNudger(queueBytes: 0)
 
     static let requestTimeoutMs: Int32 = 10_000
 
     public init(settings: Settings, logger: Logger) {
         self.settings = settings
         self.logger = logger
+        self.prefetched = PrefetchBuffer(byteLimit: settings.prefetchBytes)
     }
 
     public func start() throws {
@@ -52,13 +60,15 @@ public final class KafkaEventSource: EventSource, RDKafkaRebalanceHandler {
             "auto.offset.reset": "error",
             // --available-now needs to know when a partition has been read to its end.
             "enable.partition.eof": "true",
-            // Back-pressure: the worker fetches per batch on one thread, so while a batch
-            // waits on PostgreSQL, librdkafka's prefetch queue is all that grows. Its default
-            // (64 MiB, overshot by a whole fetch response of up to fetch.max.bytes, 50 MiB)
-            // is capped at 16 MiB and one 16 MiB response. Peak RSS of a debug worker held back
-            // by a locked staging table with 40 MiB waiting in Kafka (SlowDatabaseTests):
-            // 102 MiB with the defaults, 86 MiB with these. --kafka-property overrides both.
-            "queued.max.messages.kbytes": "16384",
+            // Back-pressure: while a batch waits on PostgreSQL the worker copies what librdkafka
+            // fetched into its own buffer (PrefetchBuffer, 32 MiB: a message costs its bytes
+            // there, about three times that in librdkafka's queue) and then stops taking, so
+            // librdkafka's prefetch queue is what grows beyond it. Its default (64 MiB,
+            // overshot by a whole fetch response of up to fetch.max.bytes, 50 MiB) is capped at
+            // 8 MiB and one 16 MiB response; FetchNudger keeps it fetching as the worker takes.
+            // Peak RSS on 1 000 000 events of either bench data set: 130-137 MB (BENCHMARKS.md,
+            // "Eighth session"). --kafka-property overrides both.
+            "queued.max.messages.kbytes": "8192",
             "fetch.max.bytes": "16777216",
             // A broker answers a fetch as soon as it has data, but one that waits out the whole
             // max wait instead (librdkafka's mock cluster, `pipeline dev-kafka`: "If there was no
@@ -71,8 +81,14 @@ public final class KafkaEventSource: EventSource, RDKafkaRebalanceHandler {
             // stderr lines would repeat them. `--kafka-property log_level=7` brings them back.
             "log_level": "2",
         ])
+        if !FetchNudger.isNeeded {
+            // With a full queue, librdkafka 2.2+ fetches again after this (1 s by default, which
+            // capped loading at one queue a second: FetchNudger); older versions need the nudge.
+            config["fetch.queue.backoff.ms"] = "50"
+        }
         config["group.id"] = settings.group ?? "pipeline-\(settings.clientID)"
         for (key, value) in settings.properties { config[key] = value }
+        nudger = FetchNudger(queueBytes: (Int(config["queued.max.messages.kbytes"] ?? "") ?? 65_536) * 1024)
         let consumer = try RDKafkaConsumer(config: config, rebalanceHandler: self)
         self.consumer = consumer
         if settings.group != nil {
@@ -87,26 +103,30 @@ public final class KafkaEventSource: EventSource, RDKafkaRebalanceHandler {
 
     public func poll(maxMessages: Int, timeoutMs: Int32, _ body: (SourceEvent) -> Void) throws {
         guard let consumer else { return }
-        consumer.poll(maxMessages: maxMessages, timeoutMs: timeoutMs) { view in
-            guard let code = view.errorCode else {
-                body(
-                    .message(
-                        IncomingMessage(
-                            partition: view.partition, offset: view.offset, timestampMs: view.timestampMs,
-                            key: view.key,
-                            payload: view.payload)))
-                return
-            }
-            switch code {
-            case .partitionEOF:
-                body(.endOfPartition(partition: view.partition, offset: view.offset))
-            case .autoOffsetReset, .offsetOutOfRange:
-                body(.positionOutOfRange(partition: view.partition))
-            default:
-                kafkaError(view.error())
-            }
+        let replayed = prefetched.replay(maxCount: maxMessages, error: kafkaError, body)
+        guard prefetched.isEmpty, replayed < maxMessages else {
+            if let fatalError { throw fatalError }
+            return
         }
+        consumer.poll(maxMessages: maxMessages - replayed, timeoutMs: replayed > 0 ? 0 : timeoutMs) { view in
+            nudger.taken(bytes: view.payload?.count ?? 0)
+            if let event = view.sourceEvent { body(event) } else { kafkaError(view.error()) }
+        }
+        nudger.nudgeIfDue(consumer, topic: settings.topic)
         if let fatalError { throw fatalError }
+    }
+
+    /// Copies what librdkafka has fetched into `prefetched` (see there for why) until it is full;
+    /// rebalances wait for the next `poll`, which replays the copies first.
+    public func prefetch(timeoutMs: Int32) -> Bool {
+        guard let consumer, fatalError == nil, prefetched.hasRoom, !consumer.holdsRebalance else { return false }
+        consumer.prefetch(timeoutMs: timeoutMs) { view in
+            nudger.taken(bytes: view.payload?.count ?? 0)
+            prefetched.append(view)
+            return prefetched.hasRoom
+        }
+        nudger.nudgeIfDue(consumer, topic: settings.topic)
+        return prefetched.hasRoom && !consumer.holdsRebalance
     }
 
     public func watermarks(partition: Int32) throws -> (low: Int64, high: Int64) {
@@ -116,6 +136,7 @@ public final class KafkaEventSource: EventSource, RDKafkaRebalanceHandler {
     }
 
     public func seek(partition: Int32, to offset: Int64) throws {
+        prefetched.drop(partition: partition)
         try consumer?.seek(
             RDKafkaTopicPartition(topic: settings.topic, partition: partition), to: offset,
             timeoutMs: Self.requestTimeoutMs)
@@ -134,6 +155,7 @@ public final class KafkaEventSource: EventSource, RDKafkaRebalanceHandler {
     }
 
     public func close() {
+        prefetched.removeAll()
         consumer?.close()
         consumer = nil
     }
@@ -159,6 +181,23 @@ public final class KafkaEventSource: EventSource, RDKafkaRebalanceHandler {
             logger.critical("fatal Kafka client error", metadata: [LogKeys.error: "\(error)"])
         } else {
             logger.warning("Kafka client error (librdkafka retries by itself)", metadata: [LogKeys.error: "\(error)"])
+        }
+    }
+}
+
+extension RDKafkaMessageView {
+    /// The message or event as the worker sees it, borrowed like the view; nil for a client error
+    /// (`error()` says which).
+    var sourceEvent: SourceEvent? {
+        guard let code = errorCode else {
+            return .message(
+                IncomingMessage(
+                    partition: partition, offset: offset, timestampMs: timestampMs, key: key, payload: payload))
+        }
+        switch code {
+        case .partitionEOF: return .endOfPartition(partition: partition, offset: offset)
+        case .autoOffsetReset, .offsetOutOfRange: return .positionOutOfRange(partition: partition)
+        default: return nil
         }
     }
 }

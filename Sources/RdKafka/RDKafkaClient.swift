@@ -70,8 +70,9 @@ final class RDKafkaClient: @unchecked Sendable {
         return topicHandle
     }
 
-    /// Partition count of `topic` from a metadata request for that topic alone.
-    func partitionCount(topic: String, timeoutMs: Int32) throws(KafkaError) -> Int32 {
+    /// The leader broker of each partition of `topic` (indexed by partition number; -1 where the
+    /// metadata names none), from a metadata request for that topic alone.
+    func partitionLeaders(topic: String, timeoutMs: Int32) throws(KafkaError) -> [Int32] {
         let topicHandle = try makeTopicHandle(topic)
         defer { rd_kafka_topic_destroy(topicHandle) }
         var metadata: UnsafePointer<rd_kafka_metadata>?
@@ -88,10 +89,20 @@ final class RDKafkaClient: @unchecked Sendable {
             if entry.err != RD_KAFKA_RESP_ERR_NO_ERROR {
                 throw KafkaError(entry.err, message: "Topic \"\(topic)\": \(KafkaError(entry.err).message)")
             }
-            return entry.partition_cnt
+            var leaders = [Int32](repeating: -1, count: Int(entry.partition_cnt))
+            for partition in UnsafeBufferPointer(start: entry.partitions, count: Int(entry.partition_cnt))
+            where leaders.indices.contains(Int(partition.id)) {
+                leaders[Int(partition.id)] = partition.leader
+            }
+            return leaders
         }
         throw KafkaError(
             code: .unknownTopicOrPartition, message: "Topic \"\(topic)\" is not in the metadata")
+    }
+
+    /// Partition count of `topic` from a metadata request for that topic alone.
+    func partitionCount(topic: String, timeoutMs: Int32) throws(KafkaError) -> Int32 {
+        Int32(try partitionLeaders(topic: topic, timeoutMs: timeoutMs).count)
     }
 
     func queryWatermarks(_ partition: RDKafkaTopicPartition, timeoutMs: Int32) throws(KafkaError) -> (

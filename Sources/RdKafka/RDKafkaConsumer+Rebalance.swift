@@ -35,10 +35,31 @@ final class RDKafkaConsumerCallbacks {
     /// gone" (take nothing).
     let hasHandler: Bool
     var lastCommitError: KafkaError?
+    /// While set (`RDKafkaConsumer.prefetch`), a rebalance is kept in `deferredRebalance`
+    /// instead of reaching the handler; librdkafka's group waits for the assign call meanwhile.
+    var defersRebalances = false
+    /// Rebalances held back while `defersRebalances` was set, oldest first: each one's error code
+    /// and an owned copy of its partition list, served by `serveDeferredRebalances`. (librdkafka
+    /// waits for the assign call before the next rebalance, so there is at most one.)
+    private(set) var deferredRebalances:
+        [(err: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>)] = []
 
     init(handler: (any RDKafkaRebalanceHandler)?) {
         self.handler = handler
         self.hasHandler = handler != nil
+    }
+
+    deinit {
+        for deferred in deferredRebalances { rd_kafka_topic_partition_list_destroy(deferred.partitions) }
+    }
+
+    /// Hands the rebalances held back by `defersRebalances` to the handler, as if they arrived now.
+    func serveDeferredRebalances(_ kafkaHandle: OpaquePointer) {
+        while !deferredRebalances.isEmpty {
+            let deferred = deferredRebalances.removeFirst()
+            defer { rd_kafka_topic_partition_list_destroy(deferred.partitions) }
+            rebalance(kafkaHandle, deferred.err, deferred.partitions)
+        }
     }
 
     static func install(on conf: OpaquePointer) {
@@ -66,6 +87,11 @@ final class RDKafkaConsumerCallbacks {
         _ kafkaHandle: OpaquePointer, _ err: rd_kafka_resp_err_t,
         _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
     ) {
+        if defersRebalances {
+            // librdkafka owns `partitions` only for this call.
+            deferredRebalances.append((err, rd_kafka_topic_partition_list_copy(partitions)))
+            return
+        }
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             assign(kafkaHandle, partitions)

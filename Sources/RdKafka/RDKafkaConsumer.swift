@@ -127,6 +127,7 @@ public final class RDKafkaConsumer {
         maxMessages: Int, timeoutMs: Int32, _ body: (RDKafkaMessageView) throws(E) -> Void
     ) throws(E) -> Int {
         guard let queue else { return 0 }
+        client.withKafkaPointer { callbacks.serveDeferredRebalances($0) }
         var count = 0
         var wait = timeoutMs
         while count < max(maxMessages, 1), let message = rd_kafka_consume_queue(queue, wait) {
@@ -137,6 +138,30 @@ public final class RDKafkaConsumer {
         }
         return count
     }
+
+    /// Takes messages ahead, as `poll` does, for a caller busy with something a rebalance must not
+    /// interrupt (the worker's thread while its batches commit): a rebalance that arrives is held
+    /// back and prefetching stops there; the next `poll` hands it to the handler before anything
+    /// else. A message librdkafka returns after the held rebalance may belong to a partition about
+    /// to be revoked (only the assign call would purge it), so it is destroyed unseen: the
+    /// rebalance starts every partition again from the handler's offsets.
+    ///
+    /// Waits up to `timeoutMs` for the first message, then takes what is queued until `body`
+    /// returns false. Does nothing while a rebalance is held back.
+    public func prefetch(timeoutMs: Int32, _ body: (RDKafkaMessageView) -> Bool) {
+        guard let queue, !holdsRebalance else { return }
+        callbacks.defersRebalances = true
+        defer { callbacks.defersRebalances = false }
+        var wait = timeoutMs
+        while let message = rd_kafka_consume_queue(queue, wait) {
+            defer { rd_kafka_message_destroy(message) }
+            guard !holdsRebalance, body(RDKafkaMessageView(message)) else { return }
+            wait = 0
+        }
+    }
+
+    /// A rebalance arrived during `prefetch` and waits for the next `poll`.
+    public var holdsRebalance: Bool { !callbacks.deferredRebalances.isEmpty }
 
     /// Moves the fetch position of an assigned partition (e.g. back to PostgreSQL's offset after a
     /// failed transaction).
@@ -228,6 +253,12 @@ public final class RDKafkaConsumer {
         try client.partitionCount(topic: topic, timeoutMs: timeoutMs)
     }
 
+    /// Each partition's leader broker id (indexed by partition number, -1 where none is known),
+    /// from a metadata request.
+    public func partitionLeaders(topic: String, timeoutMs: Int32) throws -> [Int32] {
+        try client.partitionLeaders(topic: topic, timeoutMs: timeoutMs)
+    }
+
     /// The member id the group coordinator gave us; nil before joining or when not subscribed.
     public var memberID: String? {
         client.withKafkaPointer { kafkaHandle in
@@ -244,6 +275,9 @@ public final class RDKafkaConsumer {
     public func close() {
         guard !isClosed else { return }
         isClosed = true
+        // A rebalance held back by `prefetch` is served as `poll` would have: librdkafka's group
+        // waits for its assign call.
+        client.withKafkaPointer { callbacks.serveDeferredRebalances($0) }
         if let queue {
             rd_kafka_queue_destroy(queue)
             self.queue = nil

@@ -105,6 +105,73 @@ extension RdKafkaTests {
             #expect(handedOutsideAssignment == 0)
         }
 
+        /// A rebalance that arrives while the worker prefetches (its batches committing) must not
+        /// reach the handler there: it waits, prefetching stops, and the next poll serves it first.
+        @Test func prefetchHoldsARebalanceForTheNextPoll() throws {
+            let cluster = try RDKafkaMockCluster(brokers: 1)
+            let topic = uniqueName("held")
+            let group = uniqueName("held")
+            try cluster.createTopic(topic, partitions: 4, replicationFactor: 1)
+            let producer = try produceTestData(cluster, topic: topic, count: 400, partitions: 4)
+
+            var config = consumerConfig(cluster, group: group)
+            config["session.timeout.ms"] = "3000"
+            let firstHandler = RecordingHandler()
+            let first = try RDKafkaConsumer(config: config, rebalanceHandler: firstHandler)
+            try first.subscribe(topics: [topic])
+            #expect(first.collect(count: 400).count == 400)
+            #expect(firstHandler.events.count == 1)
+
+            let secondHandler = RecordingHandler()
+            let second = try RDKafkaConsumer(config: config, rebalanceHandler: secondHandler)
+            try second.subscribe(topics: [topic])
+            // New messages keep arriving, so prefetching has something to take until the revoke.
+            var next = 400
+            var prefetchedAfterHold = 0
+            let deadline = Date().addingTimeInterval(30)
+            while !first.holdsRebalance && Date() < deadline {
+                try produceTestData(producer, topic: topic, indices: next..<next + 4, partitions: 4)
+                next += 4
+                first.prefetch(timeoutMs: 50) { _ in
+                    if first.holdsRebalance { prefetchedAfterHold += 1 }
+                    return true
+                }
+                second.poll(maxMessages: 100, timeoutMs: 20) { _ in }
+            }
+            #expect(first.holdsRebalance)
+            #expect(firstHandler.events.count == 1, "the revoke reached the handler during prefetch")
+            #expect(prefetchedAfterHold == 0)
+            var handedBeforeRevoke = false
+            first.prefetch(timeoutMs: 50) { _ in
+                handedBeforeRevoke = true
+                return true
+            }
+            #expect(!handedBeforeRevoke, "prefetch took messages while a rebalance was held")
+
+            // The next poll serves the held revoke before handing anything over.
+            var revokedBeforeFirstMessage: Bool?
+            first.poll(maxMessages: 100, timeoutMs: 50) { message in
+                guard message.errorCode == nil, revokedBeforeFirstMessage == nil else { return }
+                revokedBeforeFirstMessage = firstHandler.revokedCount == 1
+            }
+            #expect(!first.holdsRebalance)
+            #expect(firstHandler.revokedCount == 1)
+            #expect(revokedBeforeFirstMessage != false)
+
+            // And the group settles as it would have: two partitions each.
+            let all = Set((0..<4).map { RDKafkaTopicPartition(topic: topic, partition: $0) })
+            let settled = Date().addingTimeInterval(20)
+            while Date() < settled && firstHandler.current.union(secondHandler.current) != all {
+                first.poll(maxMessages: 100, timeoutMs: 50) { _ in }
+                second.poll(maxMessages: 100, timeoutMs: 50) { _ in }
+            }
+            #expect(firstHandler.current.count == 2)
+            #expect(secondHandler.current.count == 2)
+            second.close()
+            first.close()
+            try producer.flush(timeoutMs: 10_000)
+        }
+
         @Test func handlerReturningNilTakesNoPartitions() throws {
             let cluster = try RDKafkaMockCluster(brokers: 1)
             let topic = uniqueName("take-none")

@@ -62,8 +62,9 @@ struct SlowDatabaseTests {
         #expect(FaultRig.stop(worker) == 0, "see \(rig.log)")
         #expect(rig.logCount("57014") >= locks, "statement_timeout never cancelled a load; see \(rig.log)")
         #expect(rig.logCount("retrying") >= locks)
-        // Bounded: librdkafka's prefetch (queued.max.messages.kbytes) plus the batch being
-        // built (values, COPY rows) plus the runtime, not the backlog in Kafka (~40 MiB in the suite, ~130 MiB in the soak).
+        // Bounded: librdkafka's prefetch (queued.max.messages.kbytes) and the worker's own
+        // (PrefetchBuffer, 32 MiB) plus the batch being built (values, COPY rows) plus the
+        // runtime, not the backlog in Kafka (~40 MiB in the suite, ~130 MiB in the soak).
         let bound = 256 * 1024
         print("slow database: worker peak RSS \(peakKiB / 1024) MiB (max batch \(maxBatchBytes >> 20) MiB)")
         FaultReport.note("slow database: worker peak RSS \(peakKiB / 1024) MiB")
