@@ -35,7 +35,7 @@ final class RDKafkaConsumerCallbacks {
     /// gone" (take nothing).
     let hasHandler: Bool
     var lastCommitError: KafkaError?
-    /// While set (`RDKafkaConsumer.prefetch`), a rebalance is kept in `deferredRebalance`
+    /// While set (`RDKafkaConsumer.prefetch`), a rebalance is kept in `deferredRebalances`
     /// instead of reaching the handler; librdkafka's group waits for the assign call meanwhile.
     var defersRebalances = false
     /// Rebalances held back while `defersRebalances` was set, oldest first: each one's error code
