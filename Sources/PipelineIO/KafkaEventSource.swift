@@ -104,15 +104,13 @@ public final class KafkaEventSource: EventSource, RDKafkaRebalanceHandler {
     public func poll(maxMessages: Int, timeoutMs: Int32, _ body: (SourceEvent) -> Void) throws {
         guard let consumer else { return }
         let replayed = prefetched.replay(maxCount: maxMessages, error: kafkaError, body)
-        guard prefetched.isEmpty, replayed < maxMessages else {
-            if let fatalError { throw fatalError }
-            return
+        if prefetched.isEmpty, replayed < maxMessages {
+            consumer.poll(maxMessages: maxMessages - replayed, timeoutMs: replayed > 0 ? 0 : timeoutMs) { view in
+                nudger.taken(bytes: view.payload?.count ?? 0)
+                if let event = view.sourceEvent { body(event) } else { kafkaError(view.error()) }
+            }
+            nudger.nudgeIfDue(consumer, topic: settings.topic)
         }
-        consumer.poll(maxMessages: maxMessages - replayed, timeoutMs: replayed > 0 ? 0 : timeoutMs) { view in
-            nudger.taken(bytes: view.payload?.count ?? 0)
-            if let event = view.sourceEvent { body(event) } else { kafkaError(view.error()) }
-        }
-        nudger.nudgeIfDue(consumer, topic: settings.topic)
         if let fatalError { throw fatalError }
     }
 

@@ -69,7 +69,6 @@ struct MessageArena<Extra> {
     /// are until `removeAll`).
     mutating func keep(from start: Int, where keep: (_ partition: Int32, Extra) -> Bool) {
         entries = entries[start...].filter { keep($0.partition, $0.extra) }
-        if entries.isEmpty { removeAll() }
     }
 
     /// Forgets everything, keeping the capacity.

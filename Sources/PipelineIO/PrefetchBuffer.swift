@@ -45,10 +45,8 @@ struct PrefetchBuffer {
         switch view.sourceEvent {
         case .message(let message):
             taken.append(message, Item(kind: .message))
-        case .endOfPartition(_, let offset):
-            var event = noBytes
-            event.offset = offset
-            taken.append(event, Item(kind: .endOfPartition))
+        case .endOfPartition:
+            taken.append(noBytes, Item(kind: .endOfPartition))
         case .positionOutOfRange:
             taken.append(noBytes, Item(kind: .positionOutOfRange))
         case nil:
