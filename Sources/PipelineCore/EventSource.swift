@@ -60,7 +60,6 @@ public protocol EventSource: AnyObject {
 
 extension EventSource {
     public func cachedHighWatermark(partition: Int32) -> Int64? { nil }
-    public func prefetch(timeoutMs: Int32) -> Bool { false }
 }
 
 /// The worker's side of a rebalance.
