@@ -20,12 +20,13 @@ extension EventBatch {
 
     /// The batch's accepted events summed per minute of event time, in minute order: what the
     /// marking trigger of `staging.events` would compute from the batch's rows, for a batch the
-    /// sink COPYs where no trigger fires.
-    public var minuteMarks: [MinuteMark] {
+    /// sink COPYs where no trigger fires. The events at the positions in `excluded` (copies,
+    /// PostgresEventSink+Copies) are not staged and not counted.
+    public func minuteMarks(excluding excluded: Set<Int> = []) -> [MinuteMark] {
         var marks: [MinuteMark] = []
         var indexByMinute: [Int64: Int] = [:]
         var previous = -1
-        for claim in claims {
+        for (position, claim) in claims.enumerated() where excluded.isEmpty || !excluded.contains(position) {
             let time = claim.eventTimeMicros
             // Floored: date_trunc puts 1969-12-31 23:59:59.5 in the minute 23:59, not 00:00.
             var minute = time / Self.microsPerMinute

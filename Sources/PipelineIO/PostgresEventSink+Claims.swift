@@ -1,48 +1,86 @@
 import LibPQ
 import PipelineCore
 
-/// Exact deduplication without the trigger's per-event work, when no id is taken: the batch's
-/// event ids, sorted, are COPYed into `etl.event_ids` and its events under one savepoint. The
-/// events go straight into their day partitions (PostgresEventSink+DayPartitions), where no
-/// trigger of `staging.events` fires, and the worker records their marks (PostgresEventSink+Marks).
-/// When one of those partitions is not writable, they go into the parent as before, with
+/// Exact deduplication without the trigger's per-event work: the batch's event ids, sorted, are
+/// COPYed into `etl.event_ids` and its events under one savepoint. The events go straight into
+/// their day partitions (PostgresEventSink+DayPartitions), where no trigger of `staging.events`
+/// fires, and the worker records their marks (PostgresEventSink+Marks). When one of those
+/// partitions is not writable, they go into the parent as before, with
 /// `pipeline.event_ids_claimed` set for that COPY so that `etl.divert_duplicate_events` knows
 /// every record claimed its own id and returns at once.
 ///
-/// When an id is taken (a copy within the batch or of an earlier event: 23505), or PostgreSQL
-/// refuses a row (a row in the wrong partition too: 23514), the savepoint rolls back the claims
-/// with the events and their marks, and the batch loads as it did before (the trigger claims
-/// with `ON CONFLICT DO NOTHING`, diverts copies and conflicts, marks; refused rows are
-/// isolated). The verdicts are the same either way: a batch that claims every id by COPY holds
-/// no copy. Across transactions the first to commit still wins: a COPY that meets an id
-/// another transaction has claimed but not committed waits for it, as `ON CONFLICT` does.
+/// When an id is taken (a copy within the batch or of an earlier event: 23505), the savepoint
+/// rolls back the claims with the events and their marks; the sink then finds the batch's
+/// copies (PostgresEventSink+Copies), claims the other events' ids and loads them the same way,
+/// and moves the copies to `etl.duplicate_events` with their verdicts: copies never enter
+/// staging. The verdicts are the trigger's (`etl.divert_copies` makes them for both). Across
+/// transactions the first to commit still wins: a COPY that meets an id another transaction has
+/// claimed but not committed waits for it, as `ON CONFLICT` does, and fails when it commits;
+/// the copies are then looked for again.
+///
+/// When PostgreSQL refuses a row (a row in the wrong partition too: 23514), the batch loads as
+/// it did before the worker claimed ids (the trigger claims with `ON CONFLICT DO NOTHING`,
+/// diverts copies and conflicts, marks; refused rows are isolated).
 extension PostgresEventSink {
     static let claimSavepoint = "pipeline_claims"
-    /// After a batch held a copy, this many batches go straight to the trigger: in a stream
-    /// with many copies nearly every batch holds one, and a claim COPY that fails is wasted work.
-    static let batchesWithoutClaimCopyAfterACopy = 16
+    /// After a batch held a copy, this many batches look for copies before claiming: in a
+    /// stream with many copies nearly every batch holds one, and a claim COPY that fails is
+    /// wasted work.
+    static let batchesCheckedFirstAfterACopy = 16
+    /// Claims that meet an id another transaction claimed meanwhile, before the batch goes
+    /// through the trigger instead.
+    static let claimAttempts = 4
 
-    /// Loads the batch's events with their ids claimed by COPY; false (nothing loaded, the
-    /// transaction as it was) when an id was taken or a row refused.
-    func copyEventsClaimingIDs(_ batch: EventBatch, on connection: PQConnection) throws -> Bool {
+    /// Loads the batch's events with their ids claimed by COPY, and moves its copies to
+    /// `etl.duplicate_events`; returns the copies' positions among the batch's events, or nil
+    /// (nothing loaded, the transaction as it was) when PostgreSQL refused a row.
+    func copyEventsClaimingIDs(_ batch: EventBatch, on connection: PQConnection) throws -> Set<Int>? {
         let partitions = try writableDayPartitions(of: batch, on: connection)
+        if batchesCheckedFirst > 0 {
+            batchesCheckedFirst -= 1
+        } else {
+            let refusal = try claimAndCopy(batch, excluding: [], into: partitions, on: connection)
+            guard let refusal else { return [] }
+            guard refusal.sqlState == .uniqueViolation else { return nil }
+            batchesCheckedFirst = Self.batchesCheckedFirstAfterACopy
+        }
+        for _ in 0..<Self.claimAttempts {
+            let copies = try copiesOfClaimedIDs(in: batch, on: connection)
+            let refusal = try claimAndCopy(batch, excluding: copies, into: partitions, on: connection)
+            guard let refusal else { return copies }
+            guard refusal.sqlState == .uniqueViolation else { return nil }
+        }
+        return nil
+    }
+
+    /// Under one savepoint: claims the ids of the events not in `excluded`, loads those events
+    /// and their marks, and diverts the excluded ones; returns PostgreSQL's refusal (all of it
+    /// rolled back), or nil.
+    private func claimAndCopy(
+        _ batch: EventBatch, excluding copies: Set<Int>, into partitions: [String]?, on connection: PQConnection
+    ) throws -> PostgresError? {
         // A refusal also undoes the setting: SET LOCAL is rolled back with its savepoint.
-        return try refusalUnderSavepoint(Self.claimSavepoint, on: connection) {
+        try refusalUnderSavepoint(Self.claimSavepoint, on: connection) {
             // Binary: PostgreSQL parses no uuid or timestamp text (EventBatch.writeClaimRows).
             try copyRows(into: "etl.event_ids (\(EventBatch.claimColumns))", format: .binary, on: connection) { write in
-                try batch.writeClaimRows(chunkBytes: Self.copyChunkBytes, write)
+                try batch.writeClaimRows(excluding: copies, chunkBytes: Self.copyChunkBytes, write)
                 return true
             }
             if let partitions {
-                try copy(batch, intoDayPartitions: partitions, on: connection)
-                try recordMarks(of: batch, on: connection)
+                try copy(batch, excluding: copies, intoDayPartitions: partitions, on: connection)
+                try recordMarks(of: batch, excluding: copies, on: connection)
             } else {
                 try connection.execute("SELECT set_config('pipeline.event_ids_claimed', 'on', true)")
-                try copy(
-                    batch.eventRows[...], into: "staging.events (\(EventBatch.eventColumns))", format: .binary,
-                    on: connection)
+                try copyRows(into: "staging.events (\(EventBatch.eventColumns))", format: .binary, on: connection) {
+                    write in
+                    try batch.writeEventRows(chunkBytes: Self.copyChunkBytes, write) { position, _ in
+                        !copies.contains(position)
+                    }
+                    return true
+                }
                 try connection.execute("SELECT set_config('pipeline.event_ids_claimed', 'off', true)")
             }
-        } == nil
+            try divert(copies, of: batch, on: connection)
+        }
     }
 }

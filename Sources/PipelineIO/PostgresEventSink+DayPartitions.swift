@@ -44,12 +44,15 @@ extension PostgresEventSink {
         return names.count == batch.days.count ? names : nil
     }
 
-    /// COPYs each day's rows into that day's partition, one COPY per day.
-    func copy(_ batch: EventBatch, intoDayPartitions partitions: [String], on connection: PQConnection) throws {
+    /// COPYs each day's rows, but the copies', into that day's partition, one COPY per day.
+    func copy(
+        _ batch: EventBatch, excluding copies: Set<Int>, intoDayPartitions partitions: [String],
+        on connection: PQConnection
+    ) throws {
         for (day, partition) in zip(batch.days, partitions) {
             // The name is etl.event_partition's, qualified and quoted by format('%I').
             try copyRows(into: "\(partition) (\(EventBatch.eventColumns))", format: .binary, on: connection) { write in
-                try batch.writeEventRows(ofDay: day, chunkBytes: Self.copyChunkBytes, write)
+                try batch.writeEventRows(ofDay: day, excluding: copies, chunkBytes: Self.copyChunkBytes, write)
                 return true
             }
         }

@@ -4,12 +4,12 @@ import PipelineCore
 
 /// The marks of a batch COPYed into its day partitions, where no trigger of `staging.events`
 /// fires: the minutes it touched for the refresh, its late events, the watermark. One call of
-/// `etl.record_batch_marks` with the batch's summary per minute (`EventBatch.minuteMarks`), in
+/// `etl.record_batch_marks` with the batch's summary per minute (`EventBatch.minuteMarks`, the copies left out), in
 /// the batch's transaction: the function the marking trigger hands its statement's summary to,
 /// so both ways record the same.
 extension PostgresEventSink {
-    func recordMarks(of batch: EventBatch, on connection: PQConnection) throws {
-        let marks = batch.minuteMarks
+    func recordMarks(of batch: EventBatch, excluding copies: Set<Int>, on connection: PQConnection) throws {
+        let marks = batch.minuteMarks(excluding: copies)
         guard !marks.isEmpty else { return }
         try connection.execute(
             "SELECT etl.record_batch_marks($1::text[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::timestamptz[])",

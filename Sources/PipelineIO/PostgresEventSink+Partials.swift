@@ -8,8 +8,8 @@ import PipelineCore
 /// and the ledger row says so (`aggregated_by_worker`); the refresh merges them instead of
 /// reading the events back (0021).
 ///
-/// The aggregates count what staging holds: the events that PostgreSQL refused, and those the
-/// deduplication trigger moved to `etl.duplicate_events`, are left out. A batch the worker
+/// The aggregates count what staging holds: the events that PostgreSQL refused, and the copies
+/// the sink or the deduplication trigger moved to `etl.duplicate_events`, are left out. A batch the worker
 /// cannot sum exactly, or a declaration it does not understand, is left to the refresh, which
 /// aggregates it from staging with the same result; so is one whose rows PostgreSQL refuses
 /// here (logged: that is a bug).
@@ -28,7 +28,7 @@ extension PostgresEventSink {
         guard inputs.isExact, inputs.count > 0 else { return false }
         let (declarations, sketchType) = try aggregateDeclarations(on: connection)
         guard let declarations else { return false }
-        var excluded = Set(refused.eventIndices)
+        var excluded = Set(refused.eventIndices).union(refused.copies)
         if !refused.claimedByCopy { excluded.formUnion(try divertedEvents(of: batch, on: connection)) }
         // Streamed in chunks as they are made, not built whole beside the batch: a
         // high-cardinality batch has a piece per user and a sketch is up to 10 KiB.

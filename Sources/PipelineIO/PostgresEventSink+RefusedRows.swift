@@ -11,9 +11,10 @@ extension PostgresEventSink {
         var count = 0
         /// The refused events, by their position among the batch's events.
         var eventIndices: [Int] = []
-        /// Their ids were claimed by COPY: no event of the batch is a copy, so staging holds
-        /// exactly the batch's events.
+        /// The events' ids were claimed by COPY: staging holds exactly the batch's events but
+        /// these copies, by their position among the batch's events.
         var claimedByCopy = false
+        var copies: Set<Int> = []
     }
 
     static let savepoint = "pipeline_rows"
@@ -21,13 +22,10 @@ extension PostgresEventSink {
     func copyEventsIsolatingRefusedRows(_ batch: EventBatch, on connection: PQConnection) throws -> RefusedRows {
         var refused = RefusedRows()
         guard !batch.eventRows.isEmpty else { return refused }
-        if batchesWithoutClaimCopy > 0 {
-            batchesWithoutClaimCopy -= 1
-        } else if try copyEventsClaimingIDs(batch, on: connection) {
+        if let copies = try copyEventsClaimingIDs(batch, on: connection) {
             refused.claimedByCopy = true
+            refused.copies = copies
             return refused
-        } else {
-            batchesWithoutClaimCopy = Self.batchesWithoutClaimCopyAfterACopy
         }
         if let error = try copyUnderSavepoint(batch.eventRows[...], on: connection) {
             let rows = batch.eventRowRanges

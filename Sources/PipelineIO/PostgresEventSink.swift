@@ -15,8 +15,8 @@ public final class PostgresEventSink: EventSink {
     /// A batch whose COMMIT may or may not have happened (the connection broke
     /// during the transaction): the next attempt asks etl.batches first.
     private var batchWithUnknownOutcome: Int64?
-    /// Batches still to load without claiming their ids by COPY first (PostgresEventSink+Claims).
-    var batchesWithoutClaimCopy = 0
+    /// Batches still to look for copies in before claiming their ids (PostgresEventSink+Claims).
+    var batchesCheckedFirst = 0
     /// A day partition this role may not write was warned about (PostgresEventSink+DayPartitions).
     var warnedOfUnwritablePartition = false
     /// `etl.aggregates` as last read, and what the worker made of it (PostgresEventSink+Partials).

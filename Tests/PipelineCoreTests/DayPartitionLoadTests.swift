@@ -58,7 +58,7 @@ struct DayPartitionLoadTests {
         batch.add(click(2, at: "2024-05-01T12:00:00+01:00"))
         batch.add(click(3, at: "2024-05-01T10:15:00Z"))
         #expect(
-            batch.minuteMarks == [
+            batch.minuteMarks() == [
                 MinuteMark(
                     minuteMicros: micros("2024-04-29T12:00:00Z"), events: 1,
                     maxEventTimeMicros: micros("2024-04-29T12:00:00Z")),
@@ -76,7 +76,7 @@ struct DayPartitionLoadTests {
                     maxEventTimeMicros: micros("2024-05-01T23:59:59.999999Z")),
             ])
         batch.reset(batchID: 8, startedAtMicros: testNowMicros)
-        #expect(batch.minuteMarks.isEmpty)
+        #expect(batch.minuteMarks().isEmpty)
     }
 
     @Test func aMinuteBeforeTheEpochIsTheOneItStartsIn() {
@@ -85,7 +85,7 @@ struct DayPartitionLoadTests {
         batch.add(
             click(1, at: "1969-12-31T23:59:59.5Z"),
             validator: EventValidator(limits: ContractLimits(minEventTimeMicros: -86_400_000_000)))
-        #expect(batch.minuteMarks.map(\.minuteMicros) == [-60_000_000], "date_trunc's minute: 23:59, not 00:00")
+        #expect(batch.minuteMarks().map(\.minuteMicros) == [-60_000_000], "date_trunc's minute: 23:59, not 00:00")
     }
 
     private func micros(_ rfc3339: String) -> Int64 {

@@ -132,7 +132,7 @@ struct EventBatchTests {
                 ["ffffffff-ffff-ffff-ffff-ffffffffffff", "2024-04-29 12:00:00.000000+00", "events.v1", "3", "0"],
             ])
         // A copy within the batch is a second row of the same id (the sink's COPY then fails on
-        // the primary key and the trigger decides), ordered by partition and offset.
+        // the primary key, and the sink looks for the copies), ordered by partition and offset.
         batch.add(TestMessage(partition: 1, offset: 9, timestampMs: nil, payload: BatchFixture.log))
         let ids = claimRows(batch).map { $0[0] ?? "" }
         #expect(ids.filter { $0 == "00000000-0000-0000-0000-000000000003" }.count == 2)
@@ -140,6 +140,41 @@ struct EventBatchTests {
         #expect(claimData(batch, chunkBytes: 1 << 20) == claimData(batch), "one chunk or one per row: the same data")
         batch.reset(batchID: 8, startedAtMicros: testNowMicros)
         #expect(claimData(batch).isEmpty, "no events, no rows to COPY")
+    }
+
+    @Test func copiesWithinTheBatchAreLaterRecordsOfAnIDAndAreLeftOutOfClaimsRowsAndMarks() throws {
+        var batch = BatchFixture.batch()
+        let marksWithoutCopies = batch.minuteMarks()
+        // The log event (position 2: partition 0, offset 6) again at positions 4 (partition 1) and
+        // 5 (partition 0, offset 9): in claim order (id, partition, offset) position 2 comes first.
+        batch.add(TestMessage(partition: 1, offset: 9, timestampMs: nil, payload: BatchFixture.log))
+        batch.add(TestMessage(partition: 0, offset: 9, timestampMs: nil, payload: BatchFixture.log))
+        let copies = batch.copiesWithinBatch
+        #expect(copies == [4, 5])
+
+        var claims: [UInt8] = []
+        batch.writeClaimRows(excluding: copies, chunkBytes: 1) { claims += $0 }
+        let claimed = CopyBinaryRows.parse(claims).map { [CopyBinaryRows.uuid($0[0]), CopyBinaryRows.integer($0[4])] }
+        #expect(claimed.map { $0[0] } == claimRows(BatchFixture.batch()).map { $0[0] }, "each id once")
+        #expect(claimed[0] == ["00000000-0000-0000-0000-000000000003", "6"], "the first record claims")
+
+        var ids: [UInt8] = []
+        batch.writeIDRows(excluding: copies, chunkBytes: 1) { ids += $0 }
+        let positions = CopyBinaryRows.parse(ids).map { CopyBinaryRows.integer($0[1]) }
+        #expect(positions == ["2", "1", "0", "3"], "the positions of the events in id order")
+
+        var copyRows: [UInt8] = []
+        batch.writeEventRows(chunkBytes: 1 << 20, { copyRows += $0 }) { position, _ in copies.contains(position) }
+        let rows = CopyBinaryRows.eventRows(copyRows)
+        #expect(rows.map { $0[EventColumn.partition.rawValue].text } == ["1", "0"])
+        #expect(rows.map { $0[EventColumn.offset.rawValue].text } == ["9", "9"])
+
+        #expect(batch.minuteMarks(excluding: copies) == marksWithoutCopies, "copies are not staged, nor marked")
+        var day: [UInt8] = []
+        batch.writeEventRows(ofDay: batch.days[0], excluding: copies, chunkBytes: 64) { day += $0 }
+        var dayOfOriginal: [UInt8] = []
+        BatchFixture.batch().writeEventRows(ofDay: batch.days[0], chunkBytes: 64) { dayOfOriginal += $0 }
+        #expect(day == dayOfOriginal)
     }
 
     @Test func eachEventsRowRangeIsThatRowAlone() throws {

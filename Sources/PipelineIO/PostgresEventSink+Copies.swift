@@ -1,0 +1,43 @@
+import LibPQ
+import PipelineCore
+
+/// A batch's copies, found before anything is staged: the events whose id an earlier event of
+/// the batch carries (`EventBatch.copiesWithinBatch`), and those whose id `etl.event_ids` holds.
+/// They are COPYed into a temp table and judged in one statement (`etl.divert_copies`), never
+/// staged and deleted again.
+///
+/// Why: the trigger (`etl.divert_duplicate_events`) sees copies only after they are staged, and
+/// a transition table makes a COPY into the partitioned parent insert row by row; a batch with
+/// one copy took that way whole. Measured on 1 000 000 events with half of them copies
+/// (BENCHMARKS.md, "Copies judged before staging").
+extension PostgresEventSink {
+    /// The positions of the batch's copies. Those of earlier events are found by their claims
+    /// in `etl.event_ids` (`etl.taken_event_ids`), locked until the batch's transaction ends:
+    /// pruning cannot take a claimer away before its copies are judged.
+    func copiesOfClaimedIDs(in batch: EventBatch, on connection: PQConnection) throws -> Set<Int> {
+        var copies = batch.copiesWithinBatch
+        try connection.execute("SELECT etl.prepare_copy_checks()")
+        try copyRows(into: "pg_temp.etl_batch_ids (event_id, position)", format: .binary, on: connection) { write in
+            try batch.writeIDRows(excluding: copies, chunkBytes: Self.copyChunkBytes, write)
+            return true
+        }
+        let taken = try connection.execute("SELECT position FROM etl.taken_event_ids() AS position")
+        for row in 0..<taken.rowCount {
+            guard let position = taken.int64(row, 0) else { continue }
+            copies.insert(Int(position))
+        }
+        return copies
+    }
+
+    /// Moves the copies to `etl.duplicate_events` with their verdicts (`duplicate`, or
+    /// `event_id_conflict` when the content differs from their claimer's).
+    func divert(_ copies: Set<Int>, of batch: EventBatch, on connection: PQConnection) throws {
+        guard !copies.isEmpty else { return }
+        try copyRows(into: "pg_temp.etl_copies (\(EventBatch.eventColumns))", format: .binary, on: connection) {
+            write in
+            try batch.writeEventRows(chunkBytes: Self.copyChunkBytes, write) { position, _ in copies.contains(position) }
+            return true
+        }
+        try connection.execute("SELECT count(*) FROM etl.divert_copies()")
+    }
+}
