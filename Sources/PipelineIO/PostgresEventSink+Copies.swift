@@ -35,7 +35,8 @@ extension PostgresEventSink {
         guard !copies.isEmpty else { return }
         try copyRows(into: "pg_temp.etl_copies (\(EventBatch.eventColumns))", format: .binary, on: connection) {
             write in
-            try batch.writeEventRows(chunkBytes: Self.copyChunkBytes, write) { position, _ in copies.contains(position) }
+            try batch.writeEventRows(chunkBytes: Self.copyChunkBytes, write) { position, _ in copies.contains(position)
+            }
             return true
         }
         try connection.execute("SELECT count(*) FROM etl.divert_copies()")
