@@ -33,10 +33,9 @@ extension PostgresEventSink {
     /// `event_id_conflict` when the content differs from their claimer's).
     func divert(_ copies: Set<Int>, of batch: EventBatch, on connection: PQConnection) throws {
         guard !copies.isEmpty else { return }
-        try copyRows(into: "pg_temp.etl_copies (\(EventBatch.eventColumns))", format: .binary, on: connection) {
-            write in
-            try batch.writeEventRows(chunkBytes: Self.copyChunkBytes, write) { position, _ in copies.contains(position)
-            }
+        let isCopy: (Int, EventIDClaim) -> Bool = { position, _ in copies.contains(position) }
+        try copyRows(into: "pg_temp.etl_copies (\(EventBatch.eventColumns))", format: .binary, on: connection) { write in
+            try batch.writeEventRows(chunkBytes: Self.copyChunkBytes, write, including: isCopy)
             return true
         }
         try connection.execute("SELECT count(*) FROM etl.divert_copies()")
