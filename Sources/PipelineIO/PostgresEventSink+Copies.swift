@@ -34,7 +34,8 @@ extension PostgresEventSink {
     func divert(_ copies: Set<Int>, of batch: EventBatch, on connection: PQConnection) throws {
         guard !copies.isEmpty else { return }
         let isCopy: (Int, EventIDClaim) -> Bool = { position, _ in copies.contains(position) }
-        try copyRows(into: "pg_temp.etl_copies (\(EventBatch.eventColumns))", format: .binary, on: connection) { write in
+        let copiesTable = "pg_temp.etl_copies (\(EventBatch.eventColumns))"
+        try copyRows(into: copiesTable, format: .binary, on: connection) { write in
             try batch.writeEventRows(chunkBytes: Self.copyChunkBytes, write, including: isCopy)
             return true
         }
