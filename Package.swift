@@ -99,7 +99,8 @@ let package = Package(
             // valid/ and invalid/ payloads, read by path (IntegrationTests read them too).
             exclude: ["Fixtures"]),
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "EventContract"]),
-        .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore", "EventContract", "EventGenerator"]),
+        .testTarget(
+            name: "PipelineCoreTests", dependencies: ["PipelineCore", "EventContract", "EventGenerator", "Sketches"]),
         .testTarget(name: "RdKafkaTests", dependencies: ["RdKafka"]),
         .testTarget(name: "SketchesTests", dependencies: ["Sketches"]),
         .testTarget(name: "PipelineCLITests", dependencies: ["PipelineCLI"]),

@@ -8,10 +8,18 @@ public struct EventIDClaim: Sendable, Equatable {
     public var eventTimeMicros: Int64
     public var partition: Int32
     public var offset: Int64
+    /// The first 64 bits of MurmurHash3_x64_128 (seed 0) over the payload's bytes, as received:
+    /// a copy whose hash equals its claimer's is a `duplicate` without reading the claimer's row
+    /// (`etl.divert_copies`). Equal bytes are equal content; two payloads that differ with equal
+    /// hashes (about one pair in 2^64) would be called a duplicate, not a conflict: either way the
+    /// copy is kept in `etl.duplicate_events` and the claimer's content stays.
+    public var payloadHash: Int64
 }
 
 extension EventBatch {
-    public static let claimColumns = "event_id, event_time, kafka_topic, kafka_partition, kafka_offset"
+    public static let claimColumns = "event_id, event_time, kafka_topic, kafka_partition, kafka_offset, payload_hash"
+    /// The columns of a copy's row (`writeCopyRows`): an event row's, and the payload's hash.
+    public static let copyColumns = eventColumns + ", payload_hash"
 
     /// The batch's claims as binary COPY rows for `etl.event_ids (claimColumns)` (`FORMAT
     /// binary`: PostgreSQL parses no uuid or timestamp text, CopyBinary; the sink sends the
@@ -34,13 +42,37 @@ extension EventBatch {
     ) rethrows {
         let topic = Array(topic.utf8)
         try writeInClaimOrder(excluding: excluded, chunkBytes: chunkBytes, write) { claim, _, chunk in
-            CopyBinary.appendFieldCount(5, to: &chunk)
+            CopyBinary.appendFieldCount(6, to: &chunk)
             CopyBinary.appendUUID(claim.eventID, to: &chunk)
             CopyBinary.appendTimestamp(micros: claim.eventTimeMicros, to: &chunk)
             CopyBinary.appendText(topic, to: &chunk)
             CopyBinary.appendInt32(claim.partition, to: &chunk)
             CopyBinary.appendInt64(claim.offset, to: &chunk)
+            CopyBinary.appendInt64(claim.payloadHash, to: &chunk)
         }
+    }
+
+    /// The rows of the events at the positions in `copies`, in arrival order, for
+    /// `pg_temp.etl_copies (copyColumns)`: each event's row with its payload's hash after it,
+    /// handed to `write` in chunks of about `chunkBytes`.
+    public func writeCopyRows(
+        of copies: Set<Int>, chunkBytes: Int, _ write: (ArraySlice<UInt8>) throws -> Void
+    ) rethrows {
+        var chunk: [UInt8] = []
+        var rowStart = 0
+        for (position, rowEnd) in eventRowEnds.enumerated() {
+            defer { rowStart = rowEnd }
+            guard copies.contains(position) else { continue }
+            // An event row is its field count (2 bytes), then its fields.
+            CopyBinary.appendFieldCount(11, to: &chunk)
+            chunk.append(contentsOf: eventRows[(rowStart + 2)..<rowEnd])
+            CopyBinary.appendInt64(claims[position].payloadHash, to: &chunk)
+            if chunk.count >= chunkBytes {
+                try write(chunk[...])
+                chunk.removeAll(keepingCapacity: true)
+            }
+        }
+        if !chunk.isEmpty { try write(chunk[...]) }
     }
 
     /// The ids of the events not in `excluded`, each with its position among the batch's events,

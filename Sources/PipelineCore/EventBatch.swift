@@ -1,4 +1,5 @@
 import EventContract
+import Sketches
 
 /// One micro-batch, encoded as it arrives: accepted events as binary COPY rows
 /// for `staging.events`, rejected ones as COPY text for `etl.rejected_events`, plus what
@@ -192,7 +193,7 @@ public struct EventBatch {
         claims.append(
             EventIDClaim(
                 eventID: event.eventID, eventTimeMicros: event.eventTimeMicros, partition: message.partition,
-                offset: message.offset))
+                offset: message.offset, payloadHash: Int64(bitPattern: MurmurHash3.hash64(payload))))
         aggregateInputs.append(event, message: payload)
 
         let day = EventTime.dayNumber(micros: event.eventTimeMicros)

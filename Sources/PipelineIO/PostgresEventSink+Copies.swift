@@ -30,13 +30,12 @@ extension PostgresEventSink {
     }
 
     /// Moves the copies to `etl.duplicate_events` with their verdicts (`duplicate`, or
-    /// `event_id_conflict` when the content differs from their claimer's).
+    /// `event_id_conflict` when the content differs from their claimer's), each with its
+    /// payload's hash: a copy whose hash equals its claimer's is decided without reading staging.
     func divert(_ copies: Set<Int>, of batch: EventBatch, on connection: PQConnection) throws {
         guard !copies.isEmpty else { return }
-        let isCopy: (Int, EventIDClaim) -> Bool = { position, _ in copies.contains(position) }
-        let copiesTable = "pg_temp.etl_copies (\(EventBatch.eventColumns))"
-        try copyRows(into: copiesTable, format: .binary, on: connection) { write in
-            try batch.writeEventRows(chunkBytes: Self.copyChunkBytes, write, including: isCopy)
+        try copyRows(into: "pg_temp.etl_copies (\(EventBatch.copyColumns))", format: .binary, on: connection) { write in
+            try batch.writeCopyRows(of: copies, chunkBytes: Self.copyChunkBytes, write)
             return true
         }
         try connection.execute("SELECT count(*) FROM etl.divert_copies()")

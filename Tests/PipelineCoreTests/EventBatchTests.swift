@@ -1,5 +1,6 @@
 import EventContract
 import PipelineCore
+import Sketches
 import Testing
 
 @Suite("EventBatch")
@@ -106,7 +107,7 @@ struct EventBatchTests {
         return data
     }
 
-    /// The claim rows as text: uuid, timestamp, topic, partition, offset.
+    /// The claim rows as text: uuid, timestamp, topic, partition, offset (the hash after them: `claimHashes`).
     func claimRows(_ batch: EventBatch, chunkBytes: Int = 1) -> [[String?]] {
         CopyBinaryRows.parse(claimData(batch, chunkBytes: chunkBytes)).map { row in
             [
@@ -120,9 +121,9 @@ struct EventBatchTests {
     @Test func claimRowsAreTheEventsIDsSortedAsPostgreSQLSortsUUIDs() throws {
         var batch = BatchFixture.batch()
         let names = columnNames(EventBatch.claimColumns)
-        #expect(names == ["event_id", "event_time", "kafka_topic", "kafka_partition", "kafka_offset"])
+        #expect(names == ["event_id", "event_time", "kafka_topic", "kafka_partition", "kafka_offset", "payload_hash"])
+        #expect(CopyBinaryRows.parse(claimData(batch)).allSatisfy { $0.count == names.count })
         let rows = claimRows(batch)
-        #expect(rows.allSatisfy { $0.count == names.count })
         // uuid order is byte order: 0000… < 0123… < 7b0c… < ffff…, whatever the arrival order.
         #expect(
             rows == [
@@ -131,6 +132,14 @@ struct EventBatchTests {
                 ["7b0c1c3e-3f5d-4c1e-9a57-0f6f2f8e2b11", "2024-05-01 10:15:03.250000+00", "events.v1", "0", "5"],
                 ["ffffffff-ffff-ffff-ffff-ffffffffffff", "2024-04-29 12:00:00.000000+00", "events.v1", "3", "0"],
             ])
+        // Each claim carries its payload's hash: the first 64 bits of MurmurHash3_x64_128 over its bytes.
+        let hashes = CopyBinaryRows.parse(claimData(batch)).map { CopyBinaryRows.integer($0[5]) }
+        let payloads = [BatchFixture.log, BatchFixture.click, BatchFixture.pageView, BatchFixture.transaction]
+        #expect(
+            hashes
+                == payloads.map { payload in
+                    payload.withUnsafeBytes { String(Int64(bitPattern: MurmurHash3.hash64($0))) }
+                })
         // A copy within the batch is a second row of the same id (the sink's COPY then fails on
         // the primary key, and the sink looks for the copies), ordered by partition and offset.
         batch.add(TestMessage(partition: 1, offset: 9, timestampMs: nil, payload: BatchFixture.log))

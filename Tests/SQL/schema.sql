@@ -3,14 +3,19 @@
 -- function pins its search_path, and the roles have exactly the promised rights.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(31);
+SELECT plan(32);
 
 SELECT has_table('staging', 'events', 'staging.events');
 SELECT is((SELECT relkind::text FROM pg_class WHERE oid = 'staging.events'::regclass), 'p', 'staging.events is partitioned');
 SELECT has_trigger('staging', 'events', 'events_record_touched_buckets', 'the touched-bucket trigger');
-SELECT has_index('staging', 'events', 'events_event_time_offset_idx', '(event_time, kafka_offset) index');
-SELECT has_index('staging', 'events', 'events_batch_id_brin_idx', 'batch_id BRIN index (a refresh reads a batch the worker did not aggregate by it)');
+SELECT hasnt_index('staging', 'events', 'events_event_time_offset_idx', 'no (event_time, kafka_offset) B-tree (0028)');
+SELECT has_index('staging', 'events', 'events_batch_id_event_time_brin_idx', '(batch_id, event_time) BRIN index: a batch''s rows, ranges of event time (0028)');
 SELECT hasnt_index('staging', 'events', 'events_batch_id_idx', 'no batch_id B-tree (0025)');
+SELECT is(
+    (SELECT count(*)::integer FROM pg_catalog.pg_index AS x JOIN pg_catalog.pg_class AS i ON i.oid = x.indexrelid
+     JOIN pg_catalog.pg_am AS a ON a.oid = i.relam
+     WHERE x.indrelid = 'staging.events'::regclass AND a.amname <> 'brin'),
+    0, 'staging.events has no index but BRIN: a staged event writes no B-tree entry');
 
 SELECT has_function('etl', 'refresh_aggregates', ARRAY['boolean']);
 SELECT function_returns('etl', 'refresh_aggregates', ARRAY['boolean'], 'integer');

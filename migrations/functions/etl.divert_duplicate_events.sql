@@ -4,10 +4,9 @@
 -- anything (PostgresEventSink+Claims, +Copies), and reaches this only for a batch PostgreSQL
 -- refused a row of (its rows then isolated through the parent), or for rows a user INSERTs
 -- by hand. The claim statement returns the records that claimed nothing; those are copied to
--- pg_temp.etl_copies, judged by etl.divert_copies (the worker's verdicts), and leave staging
--- by the address of one (event_time, kafka_offset) probe each (LATERAL ... LIMIT 1: always a
--- probe, whatever the estimates). jit = off: with such estimates PostgreSQL would compile these
--- small statements first. A batch whose ids the worker already claimed by COPY
+-- pg_temp.etl_copies (without a payload hash: their content is compared), judged by
+-- etl.divert_copies (the worker's verdicts), and leave staging in one DELETE. jit = off: with a
+-- transition table's estimates PostgreSQL would compile these small statements first. A batch whose ids the worker already claimed by COPY
 -- (pipeline.event_ids_claimed) skips it all.
 CREATE OR REPLACE FUNCTION etl.divert_duplicate_events()
 RETURNS trigger
@@ -17,7 +16,14 @@ SET search_path = ''
 SET jit = off
 AS $$
 DECLARE
-    v_copies bigint;
+    v_copies       bigint;
+    v_topics       text[];
+    v_partitions   integer[];
+    v_offsets      bigint[];
+    v_from         timestamptz;
+    v_to           timestamptz;
+    v_first_batch  bigint;
+    v_last_batch   bigint;
 BEGIN
     -- The worker claimed every record's event_id by COPY in this transaction, just before this
     -- statement (PostgresEventSink+Claims.swift; set for this COPY only): no record is a copy.
@@ -52,23 +58,23 @@ BEGIN
     END IF;
 
     -- A new statement, a new snapshot: it sees the claims just made and those
-    -- committed meanwhile by another worker. Each diverted record leaves
-    -- staging in the same statement.
-    WITH diverted AS (
-        SELECT * FROM etl.divert_copies()
-    ),
-    gone AS (
-        SELECT x.tableoid AS rel, x.ctid AS tid
-        FROM diverted AS d
-        CROSS JOIN LATERAL (
-            SELECT s.tableoid, s.ctid FROM staging.events AS s
-            WHERE s.event_time = d.record_time AND s.kafka_offset = d.record_offset
-              AND s.kafka_partition = d.record_partition AND s.kafka_topic = d.topic
-            LIMIT 1) AS x
-    )
+    -- committed meanwhile by another worker.
+    SELECT array_agg(d.topic), array_agg(d.record_partition), array_agg(d.record_offset),
+           min(d.record_time), max(d.record_time)
+    INTO v_topics, v_partitions, v_offsets, v_from, v_to
+    FROM etl.divert_copies() AS d;
+    IF v_offsets IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- The diverted records leave staging: one read of the rows of this statement's batches and
+    -- times (staging keeps only a BRIN index, 0028: the plain bounds narrow it and prune the
+    -- partitions), joined to the records by hash.
+    SELECT min(n.batch_id), max(n.batch_id) INTO v_first_batch, v_last_batch FROM new_events AS n;
     DELETE FROM staging.events AS e
-    USING gone AS g
-    WHERE e.tableoid = g.rel AND e.ctid = g.tid;
+    USING unnest(v_topics, v_partitions, v_offsets) AS d(topic, record_partition, record_offset)
+    WHERE e.batch_id >= v_first_batch AND e.batch_id <= v_last_batch
+      AND e.event_time >= v_from AND e.event_time <= v_to
+      AND e.kafka_partition = d.record_partition AND e.kafka_offset = d.record_offset AND e.kafka_topic = d.topic;
     RETURN NULL;
 END;
 $$;
