@@ -99,6 +99,38 @@ struct DedupTests {
                 "SELECT coalesce(sum(n_tup_del), 0) FROM pg_stat_user_tables WHERE schemaname = 'staging'") == 0)
     }
 
+    @Test("copies in the other lane: two connections claim the same ids at once, every record lands once")
+    func copiesAcrossLanes() throws {
+        let kafka = try KafkaFixture(partitions: 4)
+        defer { withExtendedLifetime(kafka) {} }
+        let database = try TestDatabase.migrated("dedup_lanes")
+        var stream = AggregateEventStream(seed: 89)
+        // Every copy under another key: about half land on a partition of the other lane, whose
+        // claim of the same id is not committed when this lane looks for copies, so this lane's
+        // claim waits for it, fails, and the copies are looked for again.
+        let originals = stream.events(count: 2000, fromMs: Self.start, toMs: Self.start + 20 * Self.minute)
+        let copies = originals.prefix(600).enumerated().map { index, event in
+            var message = event.message
+            message.key = Array("elsewhere-\(index)".utf8)
+            return message
+        }
+        let messages = stream.shuffle(originals).map(\.message) + copies
+        try kafka.produce(messages)
+        var run = WorkerRun(kafka: kafka, database: database)
+        run.connections = 2
+        run.configuration.intervalMs = 30_000
+        run.configuration.maxBatchEvents = messages.count
+        let summary = try run.run()
+        #expect(summary.events == originals.count)
+        #expect(summary.duplicates == copies.count)
+        #expect(summary.conflicts == 0)
+        #expect(try database.count("SELECT count(*) FROM staging.events") == originals.count)
+        #expect(try database.count("SELECT count(DISTINCT event_id) FROM staging.events") == originals.count)
+        try ExactlyOnceCheck(database: database, topic: kafka.topic).verify(messages)
+        #expect(try database.count("SELECT etl.refresh_aggregates()") >= 0)
+        #expect(try database.count("SELECT sum(events) FROM analytics.events_per_hour") == originals.count)
+    }
+
     @Test("two transactions loading the same event_id at once: the first to commit keeps it")
     func concurrentClaims() throws {
         let database = try TestDatabase.migrated("dedupcc")
