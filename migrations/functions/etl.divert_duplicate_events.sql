@@ -6,8 +6,8 @@
 -- by hand. The claim statement returns the records that claimed nothing; those are copied to
 -- pg_temp.etl_copies (without a payload hash: their content is compared), judged by
 -- etl.divert_copies (the worker's verdicts), and leave staging in one DELETE. jit = off: with a
--- transition table's estimates PostgreSQL would compile these small statements first. A batch whose ids the worker already claimed by COPY
--- (pipeline.event_ids_claimed) skips it all.
+-- transition table's estimates PostgreSQL would compile these small statements first. A batch
+-- whose ids the worker already claimed by COPY (pipeline.event_ids_claimed) skips it all.
 CREATE OR REPLACE FUNCTION etl.divert_duplicate_events()
 RETURNS trigger
 LANGUAGE plpgsql

@@ -4,8 +4,8 @@
 -- its events (the worker COPYs them, etl.taken_event_ids reads them), and etl_copies, records
 -- whose event_id an earlier record claimed, with the columns of staging.events and their
 -- payload's hash (0027; NULL from the deduplication trigger); etl.divert_copies moves them to
--- etl.duplicate_events. Created once per connection, not per
--- batch (no catalog churn); ON COMMIT DELETE ROWS empties them when the transaction ends.
+-- etl.duplicate_events. Created once per connection, not per batch (no catalog churn); ON
+-- COMMIT DELETE ROWS empties them when the transaction ends.
 CREATE OR REPLACE FUNCTION etl.prepare_copy_checks()
 RETURNS void
 LANGUAGE plpgsql
