@@ -19,11 +19,7 @@ struct DedupTests {
         // Batch 1: 1200 events over 40 minutes, 60 of them sent twice, half of
         // those copies under another key (so, likely, on another partition).
         let originals = stream.events(count: 1200, fromMs: Self.start, toMs: Self.start + 40 * Self.minute)
-        let copies = originals.prefix(60).enumerated().map { index, event in
-            var message = event.message
-            if index.isMultiple(of: 2) { message.key = Array("rekeyed-\(index)".utf8) }
-            return message
-        }
+        let copies = Self.copies(of: originals.prefix(60)) { $0.isMultiple(of: 2) }
         let first = stream.shuffle(originals).map(\.message) + copies
         try kafka.produce(first)
         var run = WorkerRun(kafka: kafka, database: database)
@@ -109,11 +105,7 @@ struct DedupTests {
         // claim of the same id is not committed when this lane looks for copies, so this lane's
         // claim waits for it, fails, and the copies are looked for again.
         let originals = stream.events(count: 2000, fromMs: Self.start, toMs: Self.start + 20 * Self.minute)
-        let copies = originals.prefix(600).enumerated().map { index, event in
-            var message = event.message
-            message.key = Array("elsewhere-\(index)".utf8)
-            return message
-        }
+        let copies = Self.copies(of: originals.prefix(600)) { _ in true }
         let messages = stream.shuffle(originals).map(\.message) + copies
         try kafka.produce(messages)
         var run = WorkerRun(kafka: kafka, database: database)
@@ -156,6 +148,16 @@ struct DedupTests {
         #expect(
             try database.scalar("SELECT reason || ' of ' || first_partition FROM etl.duplicate_events")
                 == "duplicate of 0")
+    }
+
+    /// The events' messages again, byte for byte; the `rekeyed` ones (by their index) under
+    /// another key, so, likely, on another partition.
+    static func copies(of events: ArraySlice<AggregateEvent>, rekeyed: (Int) -> Bool) -> [EventFactory.Message] {
+        events.enumerated().map { index, event in
+            var message = event.message
+            if rekeyed(index) { message.key = Array("rekeyed-\(index)".utf8) }
+            return message
+        }
     }
 
     static func insertEvent(partition: Int) -> String {
