@@ -9,10 +9,10 @@ import PipelineCore
 /// reading the events back (0021).
 ///
 /// The aggregates count what staging holds: the events that PostgreSQL refused, and the copies
-/// the sink or the deduplication trigger moved to `etl.duplicate_events`, are left out. A batch the worker
-/// cannot sum exactly, or a declaration it does not understand, is left to the refresh, which
-/// aggregates it from staging with the same result; so is one whose rows PostgreSQL refuses
-/// here (logged: that is a bug).
+/// the sink or the deduplication trigger moved to `etl.duplicate_events`, are left out. A batch
+/// the worker cannot sum exactly, or a declaration it does not understand, is left to the
+/// refresh, which aggregates it from staging with the same result; so is one whose rows
+/// PostgreSQL refuses here (logged: that is a bug).
 extension PostgresEventSink {
     static let partialsSavepoint = "pipeline_partials"
     /// Bytes of partials or pieces made before they are handed to libpq.

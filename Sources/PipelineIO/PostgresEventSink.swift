@@ -161,8 +161,9 @@ public final class PostgresEventSink: EventSink {
         }
     }
 
-    /// Writes the batch's ledger row; returns its `summaryColumns`. Duplicates and
-    /// conflicts are what the staging.events trigger moved to etl.duplicate_events.
+    /// Writes the batch's ledger row; returns its `summaryColumns`. Duplicates and conflicts
+    /// are what the sink (PostgresEventSink+Copies) or the staging.events trigger moved to
+    /// etl.duplicate_events.
     private func insertLedgerRow(
         _ batch: EventBatch, refusedRows: Int, aggregated: Bool, copyMs: Int64, on connection: PQConnection
     ) throws -> PQResult {
