@@ -10,9 +10,11 @@ import Synchronization
 /// that, `etl.merge_pending_sessions()` merges the session pieces it released into the session
 /// windows, at most every `sessionIntervalMs`: a merge costs about one row rewrite per user it
 /// touches, so merging several batches' pieces at once rewrites a returning user's session once
-/// (issue 13, BENCHMARKS.md). Requests that arrive while one is queued coalesce. With a
-/// `minimumIntervalMs`, a rollups' refresh starts at most that often; `nil` leaves everything
-/// to `finish()`.
+/// (issue 13, BENCHMARKS.md). The merge runs in its two parts (`etl.session_merge_part`: the
+/// users split by a hash), each on a connection of its own: when a load ends, what is left of
+/// the merges then running is two halves on two cores, not one whole merge on one. Requests
+/// that arrive while one is queued coalesce. With a `minimumIntervalMs`, a rollups' refresh
+/// starts at most that often; `nil` leaves everything to `finish()`.
 public final class AggregateRefresher: CommitObserver, Sendable {
     /// Session merges start at most this often by default (`sessionIntervalMs`).
     public static let defaultSessionIntervalMs: Int64 = 2_000
@@ -20,7 +22,8 @@ public final class AggregateRefresher: CommitObserver, Sendable {
     private let logger: Logger
     private let refreshesWhileLoading: Bool
     private let rollups: CoalescedCall
-    private let sessions: CoalescedCall
+    /// The session merge's parts, by `etl.session_merge_part` (0 and 1).
+    private let sessionParts: [CoalescedCall]
     private let lag: SessionLag
 
     /// `sessionLagMeasured` is told, from the refresher's threads, how far the session windows
@@ -32,25 +35,31 @@ public final class AggregateRefresher: CommitObserver, Sendable {
     ) {
         self.logger = logger
         refreshesWhileLoading = minimumIntervalMs != nil
-        let lag = SessionLag(report: sessionLagMeasured)
+        let lag = SessionLag(parts: Self.sessionPartCount, report: sessionLagMeasured)
         self.lag = lag
-        let sessions = CoalescedCall(
-            label: "pipeline.session-merge", databaseURL: databaseURL,
-            minimumIntervalMs: max(sessionIntervalMs, minimumIntervalMs ?? 0),
-            body: { connection in
-                let started = WallClock.monotonicMs()
-                let released = lag.releasedUpToMs
-                // Without waiting: a merge another worker is running leaves these pieces to it.
-                let batches = try connection.execute("SELECT etl.merge_pending_sessions(p_wait => false)").int64(0, 0)
-                lag.merged(upToMs: released)
-                Self.logMerged(batches: batches ?? 0, part: nil, startedMs: started, logger)
-            },
-            failed: { error in
-                // The pieces stay in etl.batch_session_pieces; the next merge takes them.
-                logger.warning(
-                    "session merge failed; it runs again after the next refresh", metadata: [LogKeys.error: "\(error)"])
-            })
-        self.sessions = sessions
+        let sessionParts = (0..<Self.sessionPartCount).map { part in
+            CoalescedCall(
+                label: "pipeline.session-merge.\(part)", databaseURL: databaseURL,
+                minimumIntervalMs: max(sessionIntervalMs, minimumIntervalMs ?? 0),
+                body: { connection in
+                    let started = WallClock.monotonicMs()
+                    let released = lag.releasedUpToMs
+                    // Without waiting: a merge of this part another worker is running leaves
+                    // these pieces to it.
+                    let batches = try connection.execute(
+                        "SELECT etl.merge_pending_sessions(p_wait => false, p_part => $1)", [String(part)]
+                    ).int64(0, 0)
+                    lag.merged(upToMs: released, part: part)
+                    Self.logMerged(batches: batches ?? 0, part: part, startedMs: started, logger)
+                },
+                failed: { error in
+                    // The pieces stay in etl.batch_session_pieces; the next merge takes them.
+                    logger.warning(
+                        "session merge failed; it runs again after the next refresh",
+                        metadata: [LogKeys.error: "\(error)"])
+                })
+        }
+        self.sessionParts = sessionParts
         rollups = CoalescedCall(
             label: "pipeline.aggregate-refresh", databaseURL: databaseURL, minimumIntervalMs: minimumIntervalMs ?? 0,
             body: { connection in
@@ -59,7 +68,7 @@ public final class AggregateRefresher: CommitObserver, Sendable {
                 let buckets = try connection.execute("SELECT etl.refresh_rollups(p_wait => false)").int64(0, 0) ?? 0
                 lag.released(upToMs: started)
                 Self.logRefreshed(buckets: buckets, startedMs: started, logger)
-                sessions.request()
+                for part in sessionParts { part.request() }
             },
             failed: { error in
                 // The dirty buckets stay recorded; the next batch (or cron's backstop) refreshes them.
@@ -78,14 +87,13 @@ public final class AggregateRefresher: CommitObserver, Sendable {
     /// Waits for a running refresh and session merge, then does what `etl.refresh_aggregates`
     /// does, waiting for any other worker's refresh and merge to finish first: every view
     /// reflects every committed batch. The rollups' refresh first (it releases the last batches'
-    /// pieces), then the session merge in its two parts at once, one on each connection
-    /// (`etl.session_merge_part`: the users split by a hash): at the end of a load both cores
-    /// are free, and the merge is most of what is left. A merge requested but not yet started
-    /// is dropped, not waited for: run on one connection, it held the parts' locks for as long
-    /// as it took (1.6 s of a 2.6 s final refresh on the benchmark's high-cardinality data).
+    /// pieces), then the session merge's two parts at once, each on its own connection: at the
+    /// end of a load both cores are free, and the merge is most of what is left. A merge
+    /// requested but not yet started is dropped, not waited for (it would merge less than the
+    /// final one: the last batches are released only by the refresh below).
     public func finish() {
-        sessions.stopRequests()
-        sessions.waitForRunning()
+        for part in sessionParts { part.stopRequests() }
+        for part in sessionParts { part.waitForRunning() }
         let started = WallClock.monotonicMs()
         rollups.runNow { [lag, logger] connection in
             let buckets = try connection.execute("SELECT etl.refresh_rollups(p_wait => true)").int64(0, 0) ?? 0
@@ -93,23 +101,26 @@ public final class AggregateRefresher: CommitObserver, Sendable {
             Self.logRefreshed(buckets: buckets, startedMs: started, logger)
         }
         let parts = DispatchGroup()
-        for (part, call) in [sessions, rollups].enumerated() {
-            call.run(in: parts) { [logger] connection in
+        for (part, call) in sessionParts.enumerated() {
+            call.run(in: parts) { [lag, logger] connection in
                 let batches = try connection.execute(
                     "SELECT etl.merge_pending_sessions(p_wait => true, p_part => $1)", [String(part)]
                 ).int64(0, 0)
+                lag.merged(upToMs: started, part: part)
                 Self.logMerged(batches: batches ?? 0, part: part, startedMs: started, logger)
             }
         }
         parts.wait()
-        lag.merged(upToMs: started)
     }
 
-    private static func logMerged(batches: Int64, part: Int?, startedMs: Int64, _ logger: Logger) {
+    /// `etl.session_merge_part` splits the users in two.
+    private static let sessionPartCount = 2
+
+    private static func logMerged(batches: Int64, part: Int, startedMs: Int64, _ logger: Logger) {
         logger.debug(
             "session windows merged",
             metadata: [
-                LogKeys.batches: "\(batches)", "merge.part": "\(part.map(String.init) ?? "both")",
+                LogKeys.batches: "\(batches)", "merge.part": "\(part)",
                 LogKeys.durationMs: "\(WallClock.monotonicMs() - startedMs)",
             ])
     }
@@ -123,19 +134,20 @@ public final class AggregateRefresher: CommitObserver, Sendable {
 }
 
 /// How far the session windows may trail the batches this worker committed: a batch committed
-/// before a rollups' refresh began is released by it (its pieces may be merged), and a merge
-/// takes every piece released before it began. So, when a batch committed after `mergedUpToMs`,
-/// they trail by at most now − `mergedUpToMs`; otherwise by nothing. Monotonic milliseconds.
+/// before a rollups' refresh began is released by it (its pieces may be merged), and a merge of
+/// a part takes every piece of that part released before it began. So, when a batch committed
+/// after the earlier of the parts' `mergedUpTo`, they trail by at most now − that; otherwise by
+/// nothing. Monotonic milliseconds.
 final class SessionLag: Sendable {
     private let lastCommitMs = Atomic<Int64>(Int64.min)
     private let releasedUpTo = Atomic<Int64>(Int64.min)
-    private let mergedUpTo: Atomic<Int64>
+    private let mergedUpTo: Mutex<[Int64]>
     private let report: @Sendable (Double) -> Void
 
-    init(report: @escaping @Sendable (Double) -> Void) {
+    init(parts: Int, report: @escaping @Sendable (Double) -> Void) {
         self.report = report
         // Nothing of this worker's waited before it started.
-        mergedUpTo = Atomic(WallClock.monotonicMs())
+        mergedUpTo = Mutex(Array(repeating: WallClock.monotonicMs(), count: parts))
     }
 
     var releasedUpToMs: Int64 { releasedUpTo.load(ordering: .acquiring) }
@@ -147,13 +159,13 @@ final class SessionLag: Sendable {
 
     func released(upToMs: Int64) { releasedUpTo.store(upToMs, ordering: .releasing) }
 
-    func merged(upToMs: Int64) {
-        mergedUpTo.store(max(mergedUpTo.load(ordering: .acquiring), upToMs), ordering: .releasing)
+    func merged(upToMs: Int64, part: Int) {
+        mergedUpTo.withLock { $0[part] = max($0[part], upToMs) }
         measure()
     }
 
     private func measure() {
-        let merged = mergedUpTo.load(ordering: .acquiring)
+        let merged = mergedUpTo.withLock { $0.min() ?? Int64.max }
         let waiting = lastCommitMs.load(ordering: .acquiring) >= merged
         report(waiting ? Double(WallClock.monotonicMs() - merged) / 1000 : 0)
     }

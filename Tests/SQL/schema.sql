@@ -3,7 +3,7 @@
 -- function pins its search_path, and the roles have exactly the promised rights.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(32);
+SELECT plan(35);
 
 SELECT has_table('staging', 'events', 'staging.events');
 SELECT is((SELECT relkind::text FROM pg_class WHERE oid = 'staging.events'::regclass), 'p', 'staging.events is partitioned');
@@ -16,6 +16,13 @@ SELECT is(
      JOIN pg_catalog.pg_am AS a ON a.oid = i.relam
      WHERE x.indrelid = 'staging.events'::regclass AND a.amname <> 'brin'),
     0, 'staging.events has no index but BRIN: a staged event writes no B-tree entry');
+SELECT has_index('etl', 'agg_user_sessions', 'agg_user_sessions_start_brin_idx', 'session_start BRIN index: sessions by a range of starts (0029)');
+SELECT is(
+    (SELECT array_agg(pg_catalog.pg_get_indexdef(x.indexrelid) ORDER BY 1) FROM pg_catalog.pg_index AS x
+     JOIN pg_catalog.pg_class AS i ON i.oid = x.indexrelid JOIN pg_catalog.pg_am AS a ON a.oid = i.relam
+     WHERE x.indrelid = 'etl.agg_user_sessions'::regclass AND a.amname = 'btree'),
+    ARRAY['CREATE INDEX agg_user_sessions_user_start_idx ON ONLY etl.agg_user_sessions USING btree (user_id, session_start)'],
+    'etl.agg_user_sessions has one B-tree, (user_id, session_start): a new session writes one B-tree entry');
 
 SELECT has_function('etl', 'refresh_aggregates', ARRAY['boolean']);
 SELECT function_returns('etl', 'refresh_aggregates', ARRAY['boolean'], 'integer');
@@ -40,8 +47,12 @@ SELECT is(
 
 SELECT is_empty(
     $$SELECT p.proname FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
-      WHERE n.nspname = 'etl' AND NOT coalesce(p.proconfig @> ARRAY['search_path=""'], false)$$,
-    'every etl function sets search_path = ''''');
+      WHERE n.nspname = 'etl' AND NOT coalesce(p.proconfig @> ARRAY['search_path=""'], false)
+        AND p.oid <> 'etl.session_merge_part(text)'::regprocedure$$,
+    'every etl function sets search_path = '''' (but etl.session_merge_part, inlined: its body is bound)');
+SELECT ok(
+    (SELECT p.prosqlbody IS NOT NULL FROM pg_proc AS p WHERE p.oid = 'etl.session_merge_part(text)'::regprocedure),
+    'etl.session_merge_part has a standard SQL body: what it calls is bound when it is created, not by search_path');
 
 SELECT has_role('pipeline_writer');
 SELECT has_role('grafana_reader');
