@@ -11,9 +11,11 @@ import Synchronization
 /// windows, at most every `sessionIntervalMs`: a merge costs about one row rewrite per user it
 /// touches, so merging several batches' pieces at once rewrites a returning user's session once
 /// (issue 13, BENCHMARKS.md). The merge runs in its two parts (`etl.session_merge_part`: the
-/// users split by a hash), each on a connection of its own: when a load ends, what is left of
-/// the merges then running is two halves on two cores, not one whole merge on one. Requests
-/// that arrive while one is queued coalesce. With a `minimumIntervalMs`, a rollups' refresh
+/// users split by a hash), each on a connection of its own, one after the other (a refresh asks
+/// for the first part's, which asks for the second's when done): while a stream flows, one
+/// merge at a time takes a core from the lanes; when a load ends, what is left of a merge then
+/// running is half of one, and the other part merges beside it. Requests that arrive while one
+/// is queued coalesce. With a `minimumIntervalMs`, a rollups' refresh
 /// starts at most that often; `nil` leaves everything to `finish()`.
 public final class AggregateRefresher: CommitObserver, Sendable {
     /// Session merges start at most this often by default (`sessionIntervalMs`).
@@ -37,11 +39,15 @@ public final class AggregateRefresher: CommitObserver, Sendable {
         refreshesWhileLoading = minimumIntervalMs != nil
         let lag = SessionLag(parts: Self.sessionPartCount, report: sessionLagMeasured)
         self.lag = lag
-        let sessionParts = (0..<Self.sessionPartCount).map { part in
-            CoalescedCall(
+        // Built from the last part back: each part's merge, when done, asks for the next one's.
+        var sessionParts: [CoalescedCall] = []
+        for part in (0..<Self.sessionPartCount).reversed() {
+            let next = sessionParts.first
+            let call = CoalescedCall(
                 label: "pipeline.session-merge.\(part)", databaseURL: databaseURL,
                 minimumIntervalMs: max(sessionIntervalMs, minimumIntervalMs ?? 0),
                 body: { connection in
+                    defer { next?.request() }
                     let started = WallClock.monotonicMs()
                     let released = lag.releasedUpToMs
                     // Without waiting: a merge of this part another worker is running leaves
@@ -58,6 +64,7 @@ public final class AggregateRefresher: CommitObserver, Sendable {
                         "session merge failed; it runs again after the next refresh",
                         metadata: [LogKeys.error: "\(error)"])
                 })
+            sessionParts.insert(call, at: 0)
         }
         self.sessionParts = sessionParts
         rollups = CoalescedCall(
@@ -68,7 +75,7 @@ public final class AggregateRefresher: CommitObserver, Sendable {
                 let buckets = try connection.execute("SELECT etl.refresh_rollups(p_wait => false)").int64(0, 0) ?? 0
                 lag.released(upToMs: started)
                 Self.logRefreshed(buckets: buckets, startedMs: started, logger)
-                for part in sessionParts { part.request() }
+                sessionParts.first?.request()
             },
             failed: { error in
                 // The dirty buckets stay recorded; the next batch (or cron's backstop) refreshes them.
@@ -84,16 +91,15 @@ public final class AggregateRefresher: CommitObserver, Sendable {
         rollups.request()
     }
 
-    /// Waits for a running refresh and session merge, then does what `etl.refresh_aggregates`
-    /// does, waiting for any other worker's refresh and merge to finish first: every view
+    /// Does what `etl.refresh_aggregates` does, after this worker's running refresh and merges,
+    /// waiting for any other worker's refresh and merge to finish first: every view
     /// reflects every committed batch. The rollups' refresh first (it releases the last batches'
-    /// pieces), then the session merge's two parts at once, each on its own connection: at the
-    /// end of a load both cores are free, and the merge is most of what is left. A merge
-    /// requested but not yet started is dropped, not waited for (it would merge less than the
-    /// final one: the last batches are released only by the refresh below).
+    /// pieces; a session merge running meanwhile goes on), then the session merge's two parts at
+    /// once, each on its own connection once that part's running merge is done: at the end of a
+    /// load both cores are free, and the merge is most of what is left. A merge requested but
+    /// not yet started is dropped (it would merge less than the final one).
     public func finish() {
         for part in sessionParts { part.stopRequests() }
-        for part in sessionParts { part.waitForRunning() }
         let started = WallClock.monotonicMs()
         rollups.runNow { [lag, logger] connection in
             let buckets = try connection.execute("SELECT etl.refresh_rollups(p_wait => true)").int64(0, 0) ?? 0

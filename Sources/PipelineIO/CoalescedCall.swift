@@ -51,12 +51,6 @@ final class CoalescedCall: @unchecked Sendable {
         accepting.store(false, ordering: .releasing)
     }
 
-    /// Waits for a running call (a queued one that has not started still runs later, unless
-    /// requests have stopped).
-    func waitForRunning() {
-        queue.sync {}
-    }
-
     /// Waits for a running call, then runs `once` on the same connection, now.
     func runNow(_ once: (PQConnection) throws -> Void) {
         queue.sync { run(once) }
