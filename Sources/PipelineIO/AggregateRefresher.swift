@@ -15,8 +15,8 @@ import Synchronization
 /// for the first part's, which asks for the second's when done): while a stream flows, one
 /// merge at a time takes a core from the lanes; when a load ends, what is left of a merge then
 /// running is half of one, and the other part merges beside it. Requests that arrive while one
-/// is queued coalesce. With a `minimumIntervalMs`, a rollups' refresh
-/// starts at most that often; `nil` leaves everything to `finish()`.
+/// is queued coalesce. With a `minimumIntervalMs`, a rollups' refresh starts at most that often;
+/// `nil` leaves everything to `finish()`.
 public final class AggregateRefresher: CommitObserver, Sendable {
     /// Session merges start at most this often by default (`sessionIntervalMs`).
     public static let defaultSessionIntervalMs: Int64 = 2_000
