@@ -9,6 +9,17 @@ struct DedupTests {
     static let start = AggregateEvent.epochMs(2026, 3, 1, 12)
     static let minute: Int64 = 60_000
 
+    /// A worker run that loads a phase's `messages` as one batch cycle over `connections` lanes.
+    static func oneBatchRun(_ kafka: KafkaFixture, _ database: TestDatabase, connections: Int, messages: Int)
+        -> WorkerRun
+    {
+        var run = WorkerRun(kafka: kafka, database: database)
+        run.connections = connections
+        run.configuration.intervalMs = 30_000
+        run.configuration.maxBatchEvents = messages
+        return run
+    }
+
     @Test("copies in a batch, across batches and partitions, after a restart, after their window is final; conflicts")
     func countedOnce() throws {
         let kafka = try KafkaFixture(partitions: 4)
@@ -22,12 +33,9 @@ struct DedupTests {
         let copies = Self.copies(of: originals.prefix(60)) { $0.isMultiple(of: 2) }
         let first = stream.shuffle(originals).map(\.message) + copies
         try kafka.produce(first)
-        var run = WorkerRun(kafka: kafka, database: database)
         // One transaction per phase: with two lanes, the lane committing second is judged against
         // the watermark the first one moved, and its older events count as late.
-        run.connections = 1
-        run.configuration.intervalMs = 30_000
-        run.configuration.maxBatchEvents = first.count
+        var run = Self.oneBatchRun(kafka, database, connections: 1, messages: first.count)
         let firstSummary = try run.run()
         #expect(firstSummary.events == originals.count)
         #expect(firstSummary.duplicates == copies.count)
@@ -108,10 +116,7 @@ struct DedupTests {
         let copies = Self.copies(of: originals.prefix(600)) { _ in true }
         let messages = stream.shuffle(originals).map(\.message) + copies
         try kafka.produce(messages)
-        var run = WorkerRun(kafka: kafka, database: database)
-        run.connections = 2
-        run.configuration.intervalMs = 30_000
-        run.configuration.maxBatchEvents = messages.count
+        let run = Self.oneBatchRun(kafka, database, connections: 2, messages: messages.count)
         let summary = try run.run()
         #expect(summary.events == originals.count)
         #expect(summary.duplicates == copies.count)
