@@ -6,15 +6,17 @@ import CLibPQ
 /// `=`), so what is redacted is exactly what `PQconnectdb` would use: nothing
 /// here parses a connection string by hand.
 public struct ConnectionString: Sendable, CustomStringConvertible {
-    public struct Option: Sendable, Equatable {
-        public let keyword: String
-        public let value: String
+    /// Values in the clear, passwords included: they stay inside this module, which shows
+    /// other modules the redacted form only.
+    struct Option: Sendable, Equatable {
+        let keyword: String
+        let value: String
         /// libpq marks password fields (`password`, `sslpassword`) with dispchar `*`: never shown.
-        public let isSecret: Bool
+        let isSecret: Bool
     }
 
     /// The options the string sets, in libpq's keyword order.
-    public let options: [Option]
+    let options: [Option]
 
     /// Parses `text`; an unparsable string throws an error that never quotes it.
     public init(_ text: String) throws {
@@ -44,7 +46,7 @@ public struct ConnectionString: Sendable, CustomStringConvertible {
     public var description: String { redacted }
 
     /// The secrets as libpq read them (percent-decoded, unquoted).
-    public var secrets: [String] { options.filter(\.isSecret).map(\.value).filter { !$0.isEmpty } }
+    var secrets: [String] { options.filter(\.isSecret).map(\.value).filter { !$0.isEmpty } }
 
     /// The redacted form of `text`, or a placeholder when libpq cannot parse it.
     public static func redacted(_ text: String) -> String {
@@ -52,7 +54,7 @@ public struct ConnectionString: Sendable, CustomStringConvertible {
     }
 
     /// `message` with each secret masked, for messages worded by libpq, not by us.
-    public func masking(_ message: String) -> String {
+    func masking(_ message: String) -> String {
         var masked = message
         // A secret of a few characters would mask ordinary words; libpq never prints one anyway.
         for secret in secrets where secret.count >= 4 { masked = masked.replacing(secret, with: "***") }
