@@ -1,18 +1,12 @@
 /// A batch's accepted events in one UTC minute of event time: one row of the summary that
 /// `etl.record_batch_marks` records a batch's marks from (the minute marked for the batch, its
 /// events counted as late when the minute was already final, its latest event time fed to the
-/// watermark).
+/// watermark). Made only by `minuteMarks`; other modules read it.
 public struct MinuteMark: Sendable, Equatable {
     /// The minute's start, microseconds since the Unix epoch (UTC).
     public var minuteMicros: Int64
     public var events: Int
     public var maxEventTimeMicros: Int64
-
-    public init(minuteMicros: Int64, events: Int, maxEventTimeMicros: Int64) {
-        self.minuteMicros = minuteMicros
-        self.events = events
-        self.maxEventTimeMicros = maxEventTimeMicros
-    }
 }
 
 extension EventBatch {

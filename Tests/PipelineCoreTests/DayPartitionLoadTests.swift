@@ -1,6 +1,7 @@
 import EventContract
-import PipelineCore
 import Testing
+
+@testable import PipelineCore
 
 /// What the sink needs to load a batch straight into its day partitions of staging.events: each
 /// day's rows, and the summary per minute `etl.record_batch_marks` records the marks from.
