@@ -131,7 +131,12 @@ private func validate(_ value: [UInt8], hasValue: Bool, now: Int64, maxMessageBy
     }
 
     @Test func funnelRatesHoldOverALargeSample() {
-        let funnel = FunnelRates(meanPageViews: 3, clickPerPageView: 0.5, addToCart: 0.4, checkout: 0.5, purchase: 0.7)
+        var funnel = FunnelRates()
+        funnel.meanPageViews = 3
+        funnel.clickPerPageView = 0.5
+        funnel.addToCart = 0.4
+        funnel.checkout = 0.5
+        funnel.purchase = 0.7
         var landings = 0
         var carts = 0
         var checkouts = 0
