@@ -157,31 +157,40 @@ struct ProduceCommand: ParsableCommand {
     static func applyFunnel(_ text: String, to configuration: inout GeneratorConfiguration) throws {
         for pair in text.split(separator: ",", omittingEmptySubsequences: false) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = String(parts[0])
-            guard parts.count == 2, funnelKeys.contains(key) else {
+            guard parts.count == 2, let key = FunnelKey(rawValue: String(parts[0])) else {
                 throw ConfigurationError(
                     code: .malformed, setting: "--funnel", shownValue: SettingText.shown(String(pair)), detail: nil,
-                    remedy: "KEY=NUMBER pairs with the keys " + funnelKeys.joined(separator: ", "))
+                    remedy: "KEY=NUMBER pairs with the keys "
+                        + FunnelKey.allCases.map(\.rawValue).joined(separator: ", "))
             }
             let rate = Setting<Double>(
-                flag: "--funnel \(key)", variable: nil,
-                parser: key == "page_views"
-                    ? .decimal(0...1000, expected: "a mean number of page views from 0 to 1000")
-                    : .decimal(0...1, expected: "a probability from 0 to 1"),
+                flag: "--funnel \(key.rawValue)", variable: nil, parser: key.parser,
                 defaultValue: nil, defaultText: nil)
-            let value = try rate.parse(String(parts[1]), from: rate.flag)
-            switch key {
-            case "page_views": configuration.funnel.meanPageViews = value
-            case "click": configuration.funnel.clickPerPageView = value
-            case "add_to_cart": configuration.funnel.addToCart = value
-            case "checkout": configuration.funnel.checkout = value
-            case "purchase": configuration.funnel.purchase = value
-            default: configuration.logShare = value
-            }
+            configuration[keyPath: key.field] = try rate.parse(String(parts[1]), from: rate.flag)
         }
     }
 
-    static let funnelKeys = ["page_views", "click", "add_to_cart", "checkout", "purchase", "logs"]
+    /// The keys of `--funnel`, each with what its value may be and the setting it changes.
+    enum FunnelKey: String, CaseIterable {
+        case pageViews = "page_views", click, addToCart = "add_to_cart", checkout, purchase, logs
+
+        var parser: ValueParser<Double> {
+            self == .pageViews
+                ? .decimal(0...1000, expected: "a mean number of page views from 0 to 1000")
+                : .decimal(0...1, expected: "a probability from 0 to 1")
+        }
+
+        var field: WritableKeyPath<GeneratorConfiguration, Double> {
+            switch self {
+            case .pageViews: \.funnel.meanPageViews
+            case .click: \.funnel.clickPerPageView
+            case .addToCart: \.funnel.addToCart
+            case .checkout: \.funnel.checkout
+            case .purchase: \.funnel.purchase
+            case .logs: \.logShare
+            }
+        }
+    }
 
     /// Unbuffered: the demo script reads these lines from a file as they come.
     static func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
