@@ -31,31 +31,38 @@ extension PostgresEventSink {
     /// through the trigger instead.
     static let claimAttempts = 4
 
+    /// A batch loaded with its ids claimed: its copies' positions among its events, and whether
+    /// it went into its day partitions (its marks then still to record).
+    struct ClaimedLoad {
+        var copies: Set<Int>
+        var intoDayPartitions: Bool
+    }
+
     /// Loads the batch's events with their ids claimed by COPY, and moves its copies to
-    /// `etl.duplicate_events`; returns the copies' positions among the batch's events, or nil
-    /// (nothing loaded, the transaction as it was) when PostgreSQL refused a row.
-    func copyEventsClaimingIDs(_ batch: EventBatch, on connection: PQConnection) throws -> Set<Int>? {
+    /// `etl.duplicate_events`; nil (nothing loaded, the transaction as it was) when PostgreSQL
+    /// refused a row.
+    func copyEventsClaimingIDs(_ batch: EventBatch, on connection: PQConnection) throws -> ClaimedLoad? {
         let partitions = try writableDayPartitions(of: batch, on: connection)
+        let loaded = { (copies: Set<Int>) in ClaimedLoad(copies: copies, intoDayPartitions: partitions != nil) }
         if batchesCheckedFirst > 0 {
             batchesCheckedFirst -= 1
         } else {
             let refusal = try claimAndCopy(batch, excluding: [], into: partitions, on: connection)
-            guard let refusal else { return [] }
+            guard let refusal else { return loaded([]) }
             guard refusal.sqlState == .uniqueViolation else { return nil }
             batchesCheckedFirst = Self.batchesCheckedFirstAfterACopy
         }
         for _ in 0..<Self.claimAttempts {
             let copies = try copiesOfClaimedIDs(in: batch, on: connection)
             let refusal = try claimAndCopy(batch, excluding: copies, into: partitions, on: connection)
-            guard let refusal else { return copies }
+            guard let refusal else { return loaded(copies) }
             guard refusal.sqlState == .uniqueViolation else { return nil }
         }
         return nil
     }
 
-    /// Under one savepoint: claims the ids of the events not in `excluded`, loads those events
-    /// and their marks, and diverts the excluded ones; returns PostgreSQL's refusal (all of it
-    /// rolled back), or nil.
+    /// Under one savepoint: claims the ids of the events not in `excluded`, loads those events,
+    /// and diverts the excluded ones; returns PostgreSQL's refusal (all of it rolled back), or nil.
     private func claimAndCopy(
         _ batch: EventBatch, excluding copies: Set<Int>, into partitions: [String]?, on connection: PQConnection
     ) throws -> PostgresError? {
@@ -68,7 +75,6 @@ extension PostgresEventSink {
             }
             if let partitions {
                 try copy(batch, excluding: copies, intoDayPartitions: partitions, on: connection)
-                try recordMarks(of: batch, excluding: copies, on: connection)
             } else {
                 try connection.execute("SELECT set_config('pipeline.event_ids_claimed', 'on', true)")
                 try copyRows(into: "staging.events (\(EventBatch.eventColumns))", format: .binary, on: connection) {

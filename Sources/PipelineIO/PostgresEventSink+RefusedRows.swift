@@ -15,6 +15,9 @@ extension PostgresEventSink {
         /// these copies, by their position among the batch's events.
         var claimedByCopy = false
         var copies: Set<Int> = []
+        /// The events went into their day partitions, where no trigger records their marks:
+        /// the sink records them last (`loadInOneTransaction`).
+        var marksOwed = false
     }
 
     static let savepoint = "pipeline_rows"
@@ -22,9 +25,10 @@ extension PostgresEventSink {
     func copyEventsIsolatingRefusedRows(_ batch: EventBatch, on connection: PQConnection) throws -> RefusedRows {
         var refused = RefusedRows()
         guard !batch.eventRows.isEmpty else { return refused }
-        if let copies = try copyEventsClaimingIDs(batch, on: connection) {
+        if let claimed = try copyEventsClaimingIDs(batch, on: connection) {
             refused.claimedByCopy = true
-            refused.copies = copies
+            refused.copies = claimed.copies
+            refused.marksOwed = claimed.intoDayPartitions
             return refused
         }
         if let error = try copyUnderSavepoint(batch.eventRows[...], on: connection) {

@@ -150,6 +150,9 @@ public final class PostgresEventSink: EventSink {
             try copy(batch.rejectRows[...], into: rejects, format: .text, on: connection)
             try copy(refused.rejectRows[...], into: rejects, format: .text, on: connection)
             let aggregated = try shipPartialAggregates(batch, refused: refused, on: connection)
+            // Last before the ledger row: the marks move the topic's row of etl.watermarks, and
+            // its lock, held to COMMIT, makes every other lane's marks wait.
+            if refused.marksOwed { try recordMarks(of: batch, excluding: refused.copies, on: connection) }
             let copyMs = WallClock.monotonicMs() - copyStarted
             let ledgerRow = try insertLedgerRow(
                 batch, refusedRows: refused.count, aggregated: aggregated, copyMs: copyMs, on: connection)
