@@ -81,6 +81,11 @@ public enum CopyBinary {
     static let int8Type: UInt32 = 20
     static let numericType: UInt32 = 1700
 
+    /// The number of fields of the row that starts `tuple` (its first two bytes, big-endian).
+    static func fieldCount(ofTuple tuple: ArraySlice<UInt8>) -> Int16 {
+        Int16(tuple[tuple.startIndex]) << 8 | Int16(tuple[tuple.startIndex + 1])
+    }
+
     /// The byte ranges of one row's fields in `tuple` (a field count, then per field a length and
     /// its bytes); nil for a NULL field. Made by the appends above, so trusted: the worker reads
     /// back its own rows only when it dead-letters one.
@@ -90,7 +95,8 @@ public enum CopyBinary {
             defer { position += bytes }
             return Int(tuple[position..<(position + bytes)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
         }
-        let count = integer(2)
+        let count = Int(fieldCount(ofTuple: tuple))
+        position += 2
         return (0..<count).map { _ in
             let length = Int32(bitPattern: UInt32(integer(4)))
             guard length >= 0 else { return nil }

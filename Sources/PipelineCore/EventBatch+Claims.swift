@@ -63,9 +63,9 @@ extension EventBatch {
         for (position, rowEnd) in eventRowEnds.enumerated() {
             defer { rowStart = rowEnd }
             guard copies.contains(position) else { continue }
-            // An event row is its field count (2 bytes, big-endian), then its fields: the copy's
-            // row has one field more.
-            let eventFields = Int16(eventRows[rowStart]) << 8 | Int16(eventRows[rowStart + 1])
+            // An event row is its field count (2 bytes), then its fields: the copy's row has one
+            // field more.
+            let eventFields = CopyBinary.fieldCount(ofTuple: eventRows[rowStart..<rowEnd])
             CopyBinary.appendFieldCount(eventFields + 1, to: &chunk)
             chunk.append(contentsOf: eventRows[(rowStart + 2)..<rowEnd])
             CopyBinary.appendInt64(claims[position].payloadHash, to: &chunk)
