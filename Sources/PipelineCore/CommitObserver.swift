@@ -4,7 +4,7 @@
 /// thread while the worker thread waits for its lanes; such calls are made one
 /// at a time, never while another method runs.
 /// Every method has an empty default, so an observer implements only what it
-/// needs (the aggregate refresher: `batchCommitted(_:)` alone).
+/// needs (the aggregate refresher: `batchCommitted(_:)` and `cycleEnded()`).
 public protocol CommitObserver: AnyObject {
     /// A batch committed.
     func batchCommitted(_ batch: EventBatch)
@@ -12,6 +12,9 @@ public protocol CommitObserver: AnyObject {
     func batchCommitted(_ batch: EventBatch, _ commit: CommitSummary)
     /// A closed batch was not committed: fenced by another worker, or dropped (revocation, shutdown).
     func batchNotCommitted(_ batch: EventBatch, _ outcome: BatchOutcome)
+    /// Every lane's batch of a cycle has been handled: once per cycle, after its
+    /// `batchCommitted` and `batchNotCommitted` calls.
+    func cycleEnded()
     /// The partitions this worker owns now, after an assignment or a revocation.
     func assignmentChanged(_ partitions: [Int32])
     /// Offsets Kafka deleted before they were loaded, just recorded in `etl.gaps`.
@@ -27,6 +30,7 @@ extension CommitObserver {
     public func batchCommitted(_ batch: EventBatch) {}
     public func batchCommitted(_ batch: EventBatch, _ commit: CommitSummary) { batchCommitted(batch) }
     public func batchNotCommitted(_ batch: EventBatch, _ outcome: BatchOutcome) {}
+    public func cycleEnded() {}
     public func assignmentChanged(_ partitions: [Int32]) {}
     public func gapRecorded(partition: Int32, lost: ClosedRange<Int64>) {}
     public func operationRetrying(_ operation: RetriedOperation, error: any Error) {}

@@ -145,6 +145,7 @@ public final class Worker: AssignmentListener {
     /// Commits the lanes' batches in parallel, then handles the outcomes here, one by one.
     /// An error retrying cannot fix is rethrown after the other lanes' outcomes are handled.
     private func commitBatches(_ indices: [Int]) throws {
+        defer { for observer in observers { observer.cycleEnded() } }
         let closedAtMicros = WallClock.nowMicros()
         var failure: (any Error)?
         // While the lanes commit, this thread takes what Kafka has fetched for the next batches.

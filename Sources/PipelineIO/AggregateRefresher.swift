@@ -4,19 +4,19 @@ import Logging
 import PipelineCore
 import Synchronization
 
-/// Keeps the aggregates up to date while the worker loads, on threads and connections of its
-/// own, so a slow refresh never delays loading. After batches commit, `etl.refresh_rollups()`
-/// adds them to the declared rollups (how soon a batch shows in the per-minute views); after
-/// that, `etl.merge_pending_sessions()` merges the session pieces it released into the session
-/// windows, at most every `sessionIntervalMs`: a merge costs about one row rewrite per user it
-/// touches, so merging several batches' pieces at once rewrites a returning user's session once
-/// (issue 13, BENCHMARKS.md). The merge runs in its two parts (`etl.session_merge_part`: the
-/// users split by a hash), each on a connection of its own, one after the other (a refresh asks
-/// for the first part's, which asks for the second's when done): while a stream flows, one
-/// merge at a time takes a core from the lanes; when a load ends, what is left of a merge then
-/// running is half of one, and the other part merges beside it. Requests that arrive while one
-/// is queued coalesce. With a `minimumIntervalMs`, a rollups' refresh starts at most that often;
-/// `nil` leaves everything to `finish()`.
+/// Keeps the aggregates up to date while the worker loads, on threads and connections of its own,
+/// so a slow refresh never delays loading. After each cycle's batches commit,
+/// `etl.refresh_rollups()` adds them to the declared rollups (how soon a batch shows in the
+/// per-minute views); after that, `etl.merge_pending_sessions()` merges the session pieces it
+/// released into the session windows, at most every `sessionIntervalMs`: a merge costs about one
+/// row rewrite per user it touches, so merging several batches' pieces at once rewrites a returning
+/// user's session once (issue 13, BENCHMARKS.md). The merge runs in its two parts
+/// (`etl.session_merge_part`: the users split by a hash), each on a connection of its own, one
+/// after the other (a refresh asks for the first part's, which asks for the second's when done):
+/// while a stream flows, one merge at a time takes a core from the lanes; when a load ends, what is
+/// left of a merge then running is half of one, and the other part merges beside it. Requests that
+/// arrive while one is queued coalesce. With a `minimumIntervalMs`, a rollups' refresh starts at
+/// most that often; `nil` leaves everything to `finish()`.
 public final class AggregateRefresher: CommitObserver, Sendable {
     /// Session merges start at most this often by default (`sessionIntervalMs`).
     public static let defaultSessionIntervalMs: Int64 = 2_000
@@ -27,6 +27,8 @@ public final class AggregateRefresher: CommitObserver, Sendable {
     /// The session merge's parts, by `etl.session_merge_part` (0 and 1).
     private let sessionParts: [CoalescedCall]
     private let lag: SessionLag
+    /// A batch committed since the last `cycleEnded()`.
+    private let committedThisCycle = Atomic<Bool>(false)
 
     /// `sessionLagMeasured` is told, from the refresher's threads, how far the session windows
     /// may trail this worker's batches (`SessionLag`), after each commit and each merge.
@@ -87,7 +89,16 @@ public final class AggregateRefresher: CommitObserver, Sendable {
 
     public func batchCommitted(_ batch: EventBatch) {
         lag.committed()
-        guard refreshesWhileLoading else { return }
+        committedThisCycle.store(true, ordering: .releasing)
+    }
+
+    /// One refresh for the cycle's batches. Requested per batch, the second lane's request came
+    /// while the refresh the first had started was taking both batches' marks, and an empty
+    /// refresh followed in every cycle (BENCHMARKS.md, twelfth session).
+    public func cycleEnded() {
+        guard committedThisCycle.exchange(false, ordering: .acquiringAndReleasing), refreshesWhileLoading else {
+            return
+        }
         rollups.request()
     }
 
