@@ -41,6 +41,20 @@ public enum PartialAggregates {
     struct Key: Hashable {
         var bucket: Int64
         var values: SIMD8<Int32>
+
+        /// The key table looks a key up per event and declaration. Hashed member by member, a key
+        /// fed the hasher nine words (SIMD8 hashes each lane) and SipHash took ~9 % of the
+        /// worker's CPU; one word mixed from all of them, ~3.5 % (perf, BENCHMARKS.md "Twelfth
+        /// session"). Equality still compares every member.
+        func hash(into hasher: inout Hasher) {
+            var mixed = UInt64(bitPattern: bucket)
+            for lane in values.indices where lane.isMultiple(of: 2) {
+                let word = UInt64(UInt32(bitPattern: values[lane])) << 32 | UInt64(UInt32(bitPattern: values[lane + 1]))
+                mixed = (mixed ^ word) &* 0x9E37_79B9_7F4A_7C15
+                mixed ^= mixed >> 29
+            }
+            hasher.combine(mixed)
+        }
     }
 
     /// One declaration's keys and their measures, in flat arrays: key slot × measure.
