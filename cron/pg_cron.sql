@@ -17,7 +17,7 @@
 
 CREATE EXTENSION IF NOT EXISTS pg_cron;
 
--- Backstop for the worker's refresh after each batch: recompute the dirty buckets.
+-- Backstop for the worker's refresh after each cycle's batches: recompute the dirty buckets.
 SELECT cron.schedule_in_database('pipeline-refresh-aggregates', '* * * * *',
                                  'SELECT etl.refresh_aggregates()', :'pipeline_database');
 

@@ -7,7 +7,7 @@ struct RefreshCommand: ParsableCommand {
         commandName: "refresh",
         abstract: "Recompute the windowed aggregates for the time buckets loaded since the last refresh.",
         discussion: """
-            The worker does this after every batch; cron does it every minute as a backstop. \
+            The worker does this after every cycle's batches; cron does it every minute as a backstop. \
             Each refresh also rebuilds one chunk (setting rebuild_chunk, an hour) of the ranges migrations \
             requested (etl.rebuild_requests); this command works through all of them, a chunk per transaction. \
             --rebuild --from T1 --to T2 recomputes every aggregate for that range from staging.events \

@@ -86,7 +86,8 @@ enum Settings {
     static let startFrom = choice("--start-from", "PIPELINE_START_FROM", default: worker.startFrom)
     static let refreshInterval = Setting<RefreshInterval>(
         flag: "--refresh-interval", variable: "PIPELINE_REFRESH_INTERVAL", parser: .refreshInterval(),
-        defaultValue: .every(milliseconds: 0), defaultText: "0s: after every batch, on a connection of its own")
+        defaultValue: .every(milliseconds: 0),
+        defaultText: "0s: after every cycle's batches, on a connection of its own")
     static let sessionInterval = duration(
         "--session-interval", "PIPELINE_SESSION_INTERVAL", milliseconds: 0...3_600_000,
         default: Int(AggregateRefresher.defaultSessionIntervalMs))
