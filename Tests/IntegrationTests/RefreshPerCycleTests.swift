@@ -27,8 +27,7 @@ struct RefreshPerCycleTests {
         #expect(lines.count("aggregates refreshed") == 0, "the cycle has not ended")
 
         refresher.cycleEnded()
-        let deadline = Date().addingTimeInterval(10)
-        while lines.count("aggregates refreshed") == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        try waitUntilSync(seconds: 10) { lines.count("aggregates refreshed") > 0 }
         Thread.sleep(forTimeInterval: 0.5)
         #expect(lines.count("aggregates refreshed") == 1, "one refresh for both batches")
 
