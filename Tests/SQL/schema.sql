@@ -3,7 +3,7 @@
 -- function pins its search_path, and the roles have exactly the promised rights.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(35);
+SELECT plan(39);
 
 SELECT has_table('staging', 'events', 'staging.events');
 SELECT is((SELECT relkind::text FROM pg_class WHERE oid = 'staging.events'::regclass), 'p', 'staging.events is partitioned');
@@ -70,6 +70,21 @@ SELECT lives_ok(
     $$INSERT INTO staging.events (event_id, event_type, event_time, user_id, payload, kafka_topic, kafka_partition, kafka_offset, batch_id)
       VALUES (gen_random_uuid(), 'page_view', '2026-03-01 10:00:00+00', 'u1', '{}', 'events', 0, 0, nextval('etl.batch_id_seq'))$$,
     'writer loads staging (the trigger writes etl as the writer)');
+-- A day is split by Kafka partition modulo 4, so that a worker's lanes COPY into tables of their own.
+SELECT is(
+    (SELECT string_agg(c.relname || ':' || pg_get_expr(c.relpartbound, c.oid), '; ' ORDER BY c.relname)
+     FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
+     WHERE i.inhparent = 'staging.events_p20260301'::regclass),
+    'events_p20260301_0:FOR VALUES IN (0); events_p20260301_1:FOR VALUES IN (1, ''-1''); '
+    || 'events_p20260301_2:FOR VALUES IN (2, ''-2''); events_p20260301_3:FOR VALUES IN (3, ''-3'')',
+    'a day of staging.events is four tables, by kafka_partition modulo 4');
+SELECT lives_ok(
+    $$INSERT INTO staging.events (event_id, event_type, event_time, user_id, payload, kafka_topic, kafka_partition, kafka_offset, batch_id)
+      VALUES (gen_random_uuid(), 'page_view', '2026-03-01 10:00:00+00', 'u1', '{}', 'events', 6, 0, nextval('etl.batch_id_seq')),
+             (gen_random_uuid(), 'page_view', '2026-03-01 10:00:00+00', 'u1', '{}', 'events', -7, 0, nextval('etl.batch_id_seq'))$$,
+    'a row of any partition number finds its table');
+SELECT is((SELECT count(*)::integer FROM staging.events_p20260301_2), 1, 'partition 6 lands in the table of 6 % 4');
+SELECT is((SELECT count(*)::integer FROM staging.events_p20260301_3), 1, 'partition -7 lands in the table of 7 % 4');
 SELECT lives_ok(
     $$SELECT etl.refresh_aggregates(true), etl.ensure_partitions(), etl.drop_partitions_older_than('10 years'),
              etl.refresh_materialized_views()$$,
