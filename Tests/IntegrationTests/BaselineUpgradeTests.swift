@@ -101,7 +101,6 @@ struct BaselineUpgradeTests {
             """)
     }
 
-    /// `pg_dump --schema-only`, less the lines that name the database or change every run.
     /// The days of a schema's daily partitions named `prefix` followed by the day, as a date array's text.
     private func days(in database: TestDatabase, schema: String, prefix: String) throws -> String? {
         try database.scalar(
@@ -111,6 +110,7 @@ struct BaselineUpgradeTests {
             """, [schema, prefix])
     }
 
+    /// `pg_dump --schema-only`, less the lines that name the database or change every run.
     private func schema(of database: TestDatabase) throws -> String {
         let file = NSTemporaryDirectory() + "schema-\(UUID().uuidString).sql"
         defer { try? FileManager.default.removeItem(atPath: file) }

@@ -41,10 +41,11 @@ BEGIN
             -- The day's name needs no quotes (events_p and digits), so a suffix keeps it
             -- one identifier. Kafka numbers partitions from 0; a negative number (a row
             -- staged by hand) goes with its absolute value's table.
-            FOR v_lane IN 0..3 LOOP
+            FOR v_remainder IN 0..3 LOOP
                 EXECUTE format(
                     'CREATE TABLE %s_%s PARTITION OF %s FOR VALUES IN (%s)',
-                    v_name, v_lane, v_name, CASE WHEN v_lane = 0 THEN '0' ELSE v_lane || ', ' || -v_lane END);
+                    v_name, v_remainder, v_name,
+                    CASE WHEN v_remainder = 0 THEN '0' ELSE v_remainder || ', ' || -v_remainder END);
             END LOOP;
             v_created := v_created + 1;
         EXCEPTION WHEN duplicate_table THEN
