@@ -23,6 +23,7 @@ DECLARE
     v_day     date;
     v_name    text;
     v_created integer := 0;
+    v_tables  CONSTANT integer := 4;  -- a day's tables: kafka_partition modulo this
 BEGIN
     -- Purpose: one partition per UTC day; two workers creating the same day
     -- serialize on the advisory lock and the second finds it there.
@@ -34,14 +35,15 @@ BEGIN
         BEGIN
             EXECUTE format(
                 'CREATE TABLE %s PARTITION OF staging.events FOR VALUES FROM (%L) TO (%L)'
-                || ' PARTITION BY LIST ((kafka_partition %% 4))',
+                || ' PARTITION BY LIST ((kafka_partition %% %s))',
                 v_name,
                 (v_day::timestamp AT TIME ZONE 'UTC'),
-                ((v_day + 1)::timestamp AT TIME ZONE 'UTC'));
+                ((v_day + 1)::timestamp AT TIME ZONE 'UTC'),
+                v_tables);
             -- The day's name needs no quotes (events_p and digits), so a suffix keeps it
             -- one identifier. Kafka numbers partitions from 0; a negative number (a row
             -- staged by hand) goes with its absolute value's table.
-            FOR v_remainder IN 0..3 LOOP
+            FOR v_remainder IN 0..v_tables - 1 LOOP
                 EXECUTE format(
                     'CREATE TABLE %s_%s PARTITION OF %s FOR VALUES IN (%s)',
                     v_name, v_remainder, v_name,
