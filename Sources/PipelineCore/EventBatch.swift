@@ -49,6 +49,8 @@ public struct EventBatch {
     public private(set) var kafkaTimestampsMs: [Int64] = []
     /// Each accepted event's claim on its event_id, in arrival order (`claimRows()` sorts them).
     public private(set) var claims: [EventIDClaim] = []
+    /// The copies the worker found among the batch's events before it committed (ClaimHints).
+    public var claimHints = ClaimHints()
     /// What the declared aggregates and session windows read of each accepted event.
     public private(set) var aggregateInputs = AggregateInputs()
     /// Where each accepted event's row ends in `eventRows`, in `claims` order: a batch spanning
@@ -98,6 +100,7 @@ public struct EventBatch {
         rejectRows.removeAll(keepingCapacity: true)
         kafkaTimestampsMs.removeAll(keepingCapacity: true)
         claims.removeAll(keepingCapacity: true)
+        claimHints = ClaimHints()
         eventRowEnds.removeAll(keepingCapacity: true)
         aggregateInputs.reset()
         rejectedByReason.removeAll(keepingCapacity: true)

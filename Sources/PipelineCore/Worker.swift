@@ -35,6 +35,8 @@ public final class Worker: AssignmentListener {
     private let lanes: LaneSet
     private let retrier: Retrier
     private var machine: WorkerStateMachine
+    /// The ids of recently committed batches: which events of a cycle's batches are copies.
+    private var recentClaims = RecentClaims()
     /// An error retrying cannot fix, met inside a rebalance callback (which
     /// cannot throw): `run` rethrows it after the poll that served the callback.
     private var callbackFailure: (any Error)?
@@ -148,8 +150,17 @@ public final class Worker: AssignmentListener {
         defer { for observer in observers { observer.cycleEnded() } }
         let closedAtMicros = WallClock.nowMicros()
         var failure: (any Error)?
+        // Which events are copies of others this worker loads or just loaded (ClaimHints).
+        recentClaims.hint(indices.map { lanes.lanes[$0] })
         // While the lanes commit, this thread takes what Kafka has fetched for the next batches.
         let outcomes = lanes.commitAll(indices, retrier: retrier) { source.prefetch(timeoutMs: 2) }
+        let committed = outcomes.compactMap { lane, result -> (lane: Int, commit: CommitSummary)? in
+            guard case .success(.committed(let commit)) = result else { return nil }
+            return (lane.index, commit)
+        }
+        recentClaims.cycleEnded(
+            committedLanes: committed.filter { $0.commit.refusedRows == 0 }.map(\.lane),
+            copiesLoaded: committed.contains { $0.commit.duplicates + $0.commit.conflicts > 0 })
         for (lane, result) in outcomes {
             switch result {
             case .success(.committed(var commit)):

@@ -40,21 +40,28 @@ extension PostgresEventSink {
 
     /// Loads the batch's events with their ids claimed by COPY, and moves its copies to
     /// `etl.duplicate_events`; nil (nothing loaded, the transaction as it was) when PostgreSQL
-    /// refused a row.
-    func copyEventsClaimingIDs(_ batch: EventBatch, on connection: PQConnection) throws -> ClaimedLoad? {
+    /// refused a row. The copies the worker hinted (`hints`; with them, those within the batch)
+    /// claim nothing and are not asked about.
+    func copyEventsClaimingIDs(_ batch: EventBatch, hints: ClaimHints, on connection: PQConnection) throws
+        -> ClaimedLoad?
+    {
         let partitions = try writableDayPartitions(of: batch, on: connection)
         let loaded = { (copies: Set<Int>) in ClaimedLoad(copies: copies, intoDayPartitions: partitions != nil) }
+        var known = hints.copiesOfCommitted.union(hints.copiesOfEarlierLanes)
+        if !known.isEmpty || batchesCheckedFirst > 0 { known.formUnion(batch.copiesWithinBatch) }
+        let awaited = hints.copiesOfEarlierLanes.isEmpty ? [] : hints.awaitedBatches
         if batchesCheckedFirst > 0 {
             batchesCheckedFirst -= 1
         } else {
-            let refusal = try claimAndCopy(batch, excluding: [], into: partitions, on: connection)
-            guard let refusal else { return loaded([]) }
+            let refusal = try claimAndCopy(batch, excluding: known, awaiting: awaited, into: partitions, on: connection)
+            guard let refusal else { return loaded(known) }
             guard refusal.sqlState == .uniqueViolation else { return nil }
             batchesCheckedFirst = Self.batchesCheckedFirstAfterACopy
+            known.formUnion(batch.copiesWithinBatch)
         }
         for _ in 0..<Self.claimAttempts {
-            let copies = try copiesOfClaimedIDs(in: batch, on: connection)
-            let refusal = try claimAndCopy(batch, excluding: copies, into: partitions, on: connection)
+            let copies = try copiesOfClaimedIDs(in: batch, besides: known, on: connection)
+            let refusal = try claimAndCopy(batch, excluding: copies, awaiting: awaited, into: partitions, on: connection)
             guard let refusal else { return loaded(copies) }
             guard refusal.sqlState == .uniqueViolation else { return nil }
         }
@@ -62,9 +69,12 @@ extension PostgresEventSink {
     }
 
     /// Under one savepoint: claims the ids of the events not in `excluded`, loads those events,
-    /// and diverts the excluded ones; returns PostgreSQL's refusal (all of it rolled back), or nil.
+    /// waits for the `awaited` batches' transactions to end (their records claim some of the
+    /// excluded ones), and diverts the excluded ones; returns PostgreSQL's refusal (all of it
+    /// rolled back), or nil.
     private func claimAndCopy(
-        _ batch: EventBatch, excluding copies: Set<Int>, into partitions: [String]?, on connection: PQConnection
+        _ batch: EventBatch, excluding copies: Set<Int>, awaiting awaited: [Int64], into partitions: [String]?,
+        on connection: PQConnection
     ) throws -> PostgresError? {
         // A refusal also undoes the setting: SET LOCAL is rolled back with its savepoint.
         try refusalUnderSavepoint(Self.claimSavepoint, on: connection) {
@@ -86,7 +96,23 @@ extension PostgresEventSink {
                 }
                 try connection.execute("SELECT set_config('pipeline.event_ids_claimed', 'off', true)")
             }
+            for batchID in awaited { try waitForTransaction(ofBatch: batchID, on: connection) }
             try divert(copies, of: batch, on: connection)
         }
+    }
+
+    /// Held by a batch's transaction while a later lane's copies of its events wait for it to
+    /// end (`ClaimHints`): PostgreSQL sees the wait, so a deadlock through it is detected and
+    /// broken like any other. The two-key form: no clash with the one-key locks of `etl.*`.
+    static func batchLock(shared: Bool) -> String {
+        "SELECT pg_advisory_xact_lock\(shared ? "_shared" : "")(hashtext('pipeline batch in flight'), "
+            + "($1::bigint % 2147483647)::integer)"
+    }
+
+    /// Waits until the transaction of the batch `batchID` (another lane's) has ended, committed
+    /// or not: a copy of one of its records is judged against its claim, which must be there
+    /// (`divert` fails the attempt otherwise, and its retry asks PostgreSQL instead).
+    private func waitForTransaction(ofBatch batchID: Int64, on connection: PQConnection) throws {
+        try connection.execute(Self.batchLock(shared: true), [String(batchID)])
     }
 }

@@ -11,11 +11,14 @@ import PipelineCore
 /// one copy took that way whole. Measured on 1 000 000 events with half of them copies
 /// (BENCHMARKS.md, "Ninth session").
 extension PostgresEventSink {
-    /// The positions of the batch's copies. Those of earlier events are found by their claims
-    /// in `etl.event_ids` (`etl.taken_event_ids`), locked until the batch's transaction ends:
-    /// pruning cannot take a claimer away before its copies are judged.
-    func copiesOfClaimedIDs(in batch: EventBatch, on connection: PQConnection) throws -> Set<Int> {
-        var copies = batch.copiesWithinBatch
+    /// The positions of the batch's copies: those `known` (which hold the copies within the
+    /// batch) and those whose claims `etl.event_ids` holds (`etl.taken_event_ids`), locked
+    /// until the batch's transaction ends: pruning cannot take a claimer away before its copies
+    /// are judged.
+    func copiesOfClaimedIDs(in batch: EventBatch, besides known: Set<Int>, on connection: PQConnection) throws
+        -> Set<Int>
+    {
+        var copies = known
         try connection.execute("SELECT etl.prepare_copy_checks()")
         try copyRows(into: "pg_temp.etl_batch_ids (event_id, position)", format: .binary, on: connection) { write in
             try batch.writeIDRows(excluding: copies, chunkBytes: Self.copyChunkBytes, write)
@@ -34,6 +37,7 @@ extension PostgresEventSink {
     /// payload's hash: a copy whose hash equals its claimer's is decided without reading staging.
     func divert(_ copies: Set<Int>, of batch: EventBatch, on connection: PQConnection) throws {
         guard !copies.isEmpty else { return }
+        try connection.execute("SELECT etl.prepare_copy_checks()")
         try copyRows(into: "pg_temp.etl_copies (\(EventBatch.copyColumns))", format: .binary, on: connection) { write in
             try batch.writeCopyRows(of: copies, chunkBytes: Self.copyChunkBytes, write)
             return true

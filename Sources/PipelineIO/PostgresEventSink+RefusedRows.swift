@@ -22,10 +22,12 @@ extension PostgresEventSink {
 
     static let savepoint = "pipeline_rows"
 
-    func copyEventsIsolatingRefusedRows(_ batch: EventBatch, on connection: PQConnection) throws -> RefusedRows {
+    func copyEventsIsolatingRefusedRows(_ batch: EventBatch, hints: ClaimHints, on connection: PQConnection) throws
+        -> RefusedRows
+    {
         var refused = RefusedRows()
         guard !batch.eventRows.isEmpty else { return refused }
-        if let claimed = try copyEventsClaimingIDs(batch, on: connection) {
+        if let claimed = try copyEventsClaimingIDs(batch, hints: hints, on: connection) {
             refused.claimedByCopy = true
             refused.copies = claimed.copies
             refused.marksOwed = claimed.intoDayPartitions

@@ -17,6 +17,8 @@ public final class PostgresEventSink: EventSink {
     private var batchWithUnknownOutcome: Int64?
     /// Batches still to look for copies in before claiming their ids (PostgresEventSink+Claims).
     var batchesCheckedFirst = 0
+    /// The batch of the last attempt: a second attempt at it sets its `claimHints` aside.
+    private var lastAttemptedBatch: Int64?
     /// A day partition this role may not write was warned about (PostgresEventSink+DayPartitions).
     var warnedOfUnwritablePartition = false
     /// `etl.aggregates` as last read, and what the worker made of it (PostgresEventSink+Partials).
@@ -108,8 +110,12 @@ public final class PostgresEventSink: EventSink {
                 }
             }
             try ensureEventPartitions(batch.days, on: connection)
+            // A retry does without the worker's hints: they may be what failed (a copy of an
+            // earlier lane's record whose batch did not commit).
+            let hints = lastAttemptedBatch == batch.batchID ? ClaimHints() : batch.claimHints
+            lastAttemptedBatch = batch.batchID
             batchWithUnknownOutcome = batch.batchID
-            let outcome = try loadInOneTransaction(batch, on: connection)
+            let outcome = try loadInOneTransaction(batch, hints: hints, on: connection)
             batchWithUnknownOutcome = nil
             return outcome
         }
@@ -117,9 +123,14 @@ public final class PostgresEventSink: EventSink {
 
     // MARK: - The batch transaction
 
-    private func loadInOneTransaction(_ batch: EventBatch, on connection: PQConnection) throws -> CommitOutcome {
+    private func loadInOneTransaction(_ batch: EventBatch, hints: ClaimHints, on connection: PQConnection) throws
+        -> CommitOutcome
+    {
         try connection.execute("BEGIN")
         do {
+            if batch.claimHints.awaitedByLaterLanes {
+                try connection.execute(Self.batchLock(shared: false), [String(batch.batchID)])
+            }
             // The fenced offset advance comes first: it row-locks the partitions'
             // etl.offsets rows, so a second worker on the same partitions waits
             // here, then finds the offset moved and rolls back before any COPY.
@@ -145,7 +156,7 @@ public final class PostgresEventSink: EventSink {
             }
 
             let copyStarted = WallClock.monotonicMs()
-            let refused = try copyEventsIsolatingRefusedRows(batch, on: connection)
+            let refused = try copyEventsIsolatingRefusedRows(batch, hints: hints, on: connection)
             let rejects = "etl.rejected_events (\(EventBatch.rejectColumns))"
             try copy(batch.rejectRows[...], into: rejects, format: .text, on: connection)
             try copy(refused.rejectRows[...], into: rejects, format: .text, on: connection)
