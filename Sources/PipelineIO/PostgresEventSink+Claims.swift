@@ -18,6 +18,13 @@ import PipelineCore
 /// claimed but not committed waits for it, as `ON CONFLICT` does, and fails when it commits;
 /// the copies are then looked for again.
 ///
+/// The worker hints which events are copies of events its own batches carry (`ClaimHints`):
+/// of a batch it committed in its last cycles, or of an earlier lane's batch committing now.
+/// Those claim nothing and are not asked about; a copy of an earlier lane's record is judged
+/// after that lane's transaction has ended (an advisory lock PostgreSQL sees: no lane takes
+/// turns at a claim, and a deadlock through the wait is detected as any other). A hint that
+/// does not hold fails the attempt, and the retry asks PostgreSQL.
+///
 /// When PostgreSQL refuses a row (a row in the wrong partition too: 23514), the batch loads as
 /// it did before the worker claimed ids (the trigger claims with `ON CONFLICT DO NOTHING`,
 /// diverts copies and conflicts, marks; refused rows are isolated).
@@ -31,50 +38,55 @@ extension PostgresEventSink {
     /// through the trigger instead.
     static let claimAttempts = 4
 
-    /// A batch loaded with its ids claimed: its copies' positions among its events, and whether
-    /// it went into its day partitions (its marks then still to record).
+    /// A batch loaded with its ids claimed: its copies' positions among its events (still to
+    /// divert, after the batches in `awaited` end), and whether it went into its day partitions
+    /// (its marks then still to record).
     struct ClaimedLoad {
         var copies: Set<Int>
+        var awaited: [Int64]
         var intoDayPartitions: Bool
     }
 
-    /// Loads the batch's events with their ids claimed by COPY, and moves its copies to
-    /// `etl.duplicate_events`; nil (nothing loaded, the transaction as it was) when PostgreSQL
-    /// refused a row. The copies the worker hinted (`hints`; with them, those within the batch)
-    /// claim nothing and are not asked about.
+    /// Loads the batch's events with their ids claimed by COPY, and finds its copies (which
+    /// `divertCopies` then moves); nil (nothing loaded, the transaction as it was) when
+    /// PostgreSQL refused a row. The copies the worker hinted (`hints`; with them, those within
+    /// the batch) claim nothing and are not asked about.
     func copyEventsClaimingIDs(_ batch: EventBatch, hints: ClaimHints, on connection: PQConnection) throws
         -> ClaimedLoad?
     {
         let partitions = try writableDayPartitions(of: batch, on: connection)
-        let loaded = { (copies: Set<Int>) in ClaimedLoad(copies: copies, intoDayPartitions: partitions != nil) }
-        var known = hints.copiesOfCommitted.union(hints.copiesOfEarlierLanes)
-        if !known.isEmpty || batchesCheckedFirst > 0 { known.formUnion(batch.copiesWithinBatch) }
         let awaited = hints.copiesOfEarlierLanes.isEmpty ? [] : hints.awaitedBatches
-        if batchesCheckedFirst > 0 {
-            batchesCheckedFirst -= 1
-        } else {
-            let refusal = try claimAndCopy(batch, excluding: known, awaiting: awaited, into: partitions, on: connection)
+        let loaded = { (copies: Set<Int>) in
+            ClaimedLoad(copies: copies, awaited: awaited, intoDayPartitions: partitions != nil)
+        }
+        var known = hints.copiesOfCommitted.union(hints.copiesOfEarlierLanes)
+        let hinted = !known.isEmpty
+        if hinted || batchesCheckedFirst > 0 { known.formUnion(batch.copiesWithinBatch) }
+        // After a claim COPY failed, look first; but a failure without hints says nothing of
+        // batches with them.
+        let lookFirst = batchesCheckedFirst > 0 && (!hinted || hintedBatchesCheckedFirst)
+        batchesCheckedFirst = max(0, batchesCheckedFirst - 1)
+        if !lookFirst {
+            let refusal = try claimAndCopy(batch, excluding: known, into: partitions, on: connection)
             guard let refusal else { return loaded(known) }
             guard refusal.sqlState == .uniqueViolation else { return nil }
             batchesCheckedFirst = Self.batchesCheckedFirstAfterACopy
+            hintedBatchesCheckedFirst = hinted
             known.formUnion(batch.copiesWithinBatch)
         }
         for _ in 0..<Self.claimAttempts {
             let copies = try copiesOfClaimedIDs(in: batch, besides: known, on: connection)
-            let refusal = try claimAndCopy(batch, excluding: copies, awaiting: awaited, into: partitions, on: connection)
+            let refusal = try claimAndCopy(batch, excluding: copies, into: partitions, on: connection)
             guard let refusal else { return loaded(copies) }
             guard refusal.sqlState == .uniqueViolation else { return nil }
         }
         return nil
     }
 
-    /// Under one savepoint: claims the ids of the events not in `excluded`, loads those events,
-    /// waits for the `awaited` batches' transactions to end (their records claim some of the
-    /// excluded ones), and diverts the excluded ones; returns PostgreSQL's refusal (all of it
-    /// rolled back), or nil.
+    /// Under one savepoint: claims the ids of the events not in `excluded` and loads those
+    /// events; returns PostgreSQL's refusal (all of it rolled back), or nil.
     private func claimAndCopy(
-        _ batch: EventBatch, excluding copies: Set<Int>, awaiting awaited: [Int64], into partitions: [String]?,
-        on connection: PQConnection
+        _ batch: EventBatch, excluding copies: Set<Int>, into partitions: [String]?, on connection: PQConnection
     ) throws -> PostgresError? {
         // A refusal also undoes the setting: SET LOCAL is rolled back with its savepoint.
         try refusalUnderSavepoint(Self.claimSavepoint, on: connection) {
@@ -96,23 +108,6 @@ extension PostgresEventSink {
                 }
                 try connection.execute("SELECT set_config('pipeline.event_ids_claimed', 'off', true)")
             }
-            for batchID in awaited { try waitForTransaction(ofBatch: batchID, on: connection) }
-            try divert(copies, of: batch, on: connection)
         }
-    }
-
-    /// Held by a batch's transaction while a later lane's copies of its events wait for it to
-    /// end (`ClaimHints`): PostgreSQL sees the wait, so a deadlock through it is detected and
-    /// broken like any other. The two-key form: no clash with the one-key locks of `etl.*`.
-    static func batchLock(shared: Bool) -> String {
-        "SELECT pg_advisory_xact_lock\(shared ? "_shared" : "")(hashtext('pipeline batch in flight'), "
-            + "($1::bigint % 2147483647)::integer)"
-    }
-
-    /// Waits until the transaction of the batch `batchID` (another lane's) has ended, committed
-    /// or not: a copy of one of its records is judged against its claim, which must be there
-    /// (`divert` fails the attempt otherwise, and its retry asks PostgreSQL instead).
-    private func waitForTransaction(ofBatch batchID: Int64, on connection: PQConnection) throws {
-        try connection.execute(Self.batchLock(shared: true), [String(batchID)])
     }
 }

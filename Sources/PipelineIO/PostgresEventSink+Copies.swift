@@ -32,10 +32,20 @@ extension PostgresEventSink {
         return copies
     }
 
+    /// Moves the batch's copies to `etl.duplicate_events` once the earlier lanes' batches their
+    /// records copy have ended: last of the batch's rows but its marks and ledger row, so that
+    /// the wait, if any, comes when this lane has done all it can.
+    func divertCopies(
+        _ copies: Set<Int>, awaiting awaited: [Int64], of batch: EventBatch, on connection: PQConnection
+    ) throws {
+        for batchID in awaited { try waitForTransaction(ofBatch: batchID, on: connection) }
+        try divert(copies, of: batch, on: connection)
+    }
+
     /// Moves the copies to `etl.duplicate_events` with their verdicts (`duplicate`, or
     /// `event_id_conflict` when the content differs from their claimer's), each with its
     /// payload's hash: a copy whose hash equals its claimer's is decided without reading staging.
-    func divert(_ copies: Set<Int>, of batch: EventBatch, on connection: PQConnection) throws {
+    private func divert(_ copies: Set<Int>, of batch: EventBatch, on connection: PQConnection) throws {
         guard !copies.isEmpty else { return }
         try connection.execute("SELECT etl.prepare_copy_checks()")
         try copyRows(into: "pg_temp.etl_copies (\(EventBatch.copyColumns))", format: .binary, on: connection) { write in
@@ -52,5 +62,20 @@ extension PostgresEventSink {
                     "etl.divert_copies moved \(moved ?? 0) of batch \(batch.batchID)'s \(copies.count) copies; the batch is retried"
             )
         }
+    }
+
+    /// Held by a batch's transaction while a later lane's copies of its events wait for it to
+    /// end (`ClaimHints`): PostgreSQL sees the wait, so a deadlock through it is detected and
+    /// broken like any other. The two-key form: no clash with the one-key locks of `etl.*`.
+    static func batchLock(shared: Bool) -> String {
+        "SELECT pg_advisory_xact_lock\(shared ? "_shared" : "")(hashtext('pipeline batch in flight'), "
+            + "($1::bigint % 2147483647)::integer)"
+    }
+
+    /// Waits until the transaction of the batch `batchID` (another lane's) has ended, committed
+    /// or not: a copy of one of its records is judged against its claim, which must be there
+    /// (`divert` fails the attempt otherwise, and its retry asks PostgreSQL instead).
+    private func waitForTransaction(ofBatch batchID: Int64, on connection: PQConnection) throws {
+        try connection.execute(Self.batchLock(shared: true), [String(batchID)])
     }
 }

@@ -15,8 +15,10 @@ public final class PostgresEventSink: EventSink {
     /// A batch whose COMMIT may or may not have happened (the connection broke
     /// during the transaction): the next attempt asks etl.batches first.
     private var batchWithUnknownOutcome: Int64?
-    /// Batches still to look for copies in before claiming their ids (PostgresEventSink+Claims).
+    /// Batches still to look for copies in before claiming their ids, and whether those the
+    /// worker hinted too (PostgresEventSink+Claims).
     var batchesCheckedFirst = 0
+    var hintedBatchesCheckedFirst = false
     /// The batch of the last attempt: a second attempt at it sets its `claimHints` aside.
     private var lastAttemptedBatch: Int64?
     /// A day partition this role may not write was warned about (PostgresEventSink+DayPartitions).
@@ -161,6 +163,9 @@ public final class PostgresEventSink: EventSink {
             try copy(batch.rejectRows[...], into: rejects, format: .text, on: connection)
             try copy(refused.rejectRows[...], into: rejects, format: .text, on: connection)
             let aggregated = try shipPartialAggregates(batch, refused: refused, on: connection)
+            if refused.claimedByCopy {
+                try divertCopies(refused.copies, awaiting: refused.awaited, of: batch, on: connection)
+            }
             // Last before the ledger row: the marks move the topic's row of etl.watermarks, and
             // its lock, held to COMMIT, makes every other lane's marks wait.
             if refused.marksOwed { try recordMarks(of: batch, excluding: refused.copies, on: connection) }
