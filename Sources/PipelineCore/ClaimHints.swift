@@ -33,17 +33,20 @@ public struct ClaimHints: Sendable, Equatable {
 /// attempt, and its retry asks PostgreSQL instead.
 ///
 /// Only while copies are about (one was loaded in the last `cyclesHintedAfterACopy` cycles): a
-/// stream without them pays nothing (building the sets costs the worker thread about 2 % of its
-/// time), and its first copies take the sink's way without hints.
+/// stream without them pays nothing, and its first copies take the sink's way without hints.
+/// The ids are kept as sorted arrays of 64-bit keys and matched by merging sorted lists: 8 bytes
+/// an id (a `Set` took three times that, and the worker's peak memory over its 150 MB goal).
 struct RecentClaims {
-    /// Cycles remembered: a producer's retry follows its first send within seconds.
-    static let cyclesKept = 2
+    /// Cycles remembered. A producer's retry follows its first send within seconds, but while a
+    /// worker catches up its partitions' positions drift apart by several cycles (with two
+    /// cycles remembered, one copy in ten of a bulk load was not hinted).
+    static let cyclesKept = 8
     static let cyclesHintedAfterACopy = 16
     private var cyclesSinceACopy = Int.max
-    /// Each committed batch's ids of the last `cyclesKept` cycles, newest last.
-    private var committed: [[Set<UInt64>]] = []
-    /// This cycle's batches' ids, in lane order, from `hint` until `cycleEnded`.
-    private var inFlight: [(lane: Int, ids: Set<UInt64>)] = []
+    /// The sorted keys of each batch committed in the last `cyclesKept` cycles, oldest cycle first.
+    private var committed: [[[UInt64]]] = []
+    /// The sorted keys of this cycle's batches, in lane order, from `hint` until `cycleEnded`.
+    private var inFlight: [(lane: Int, keys: [UInt64])] = []
 
     /// 64 of an id's 128 bits (both words folded): UUIDs are random in either word (v4), or in
     /// the low one (v7: the high one starts with a timestamp).
@@ -57,37 +60,64 @@ struct RecentClaims {
         inFlight = []
         guard cyclesSinceACopy < Self.cyclesHintedAfterACopy else { return }
         for lane in lanes {
+            let keyed = Self.sortedKeys(of: lane.batch)
             var hints = ClaimHints()
-            let claims = lane.batch.claims
-            var ids = Set<UInt64>(minimumCapacity: claims.count)
-            var awaited: Set<Int> = []
-            for (position, claim) in claims.enumerated() {
-                let key = Self.key(claim.eventID)
-                ids.insert(key)
-                if committed.contains(where: { cycle in cycle.contains { $0.contains(key) } }) {
-                    hints.copiesOfCommitted.insert(position)
-                } else if let earlier = inFlight.first(where: { $0.ids.contains(key) })?.lane {
-                    hints.copiesOfEarlierLanes.insert(position)
-                    awaited.insert(earlier)
+            for cycle in committed {
+                for keys in cycle { Self.forEachMatch(of: keyed, in: keys) { hints.copiesOfCommitted.insert($0) } }
+            }
+            var awaited: [Int] = []
+            for earlier in inFlight {
+                Self.forEachMatch(of: keyed, in: earlier.keys) { position in
+                    guard !hints.copiesOfCommitted.contains(position),
+                        hints.copiesOfEarlierLanes.insert(position).inserted
+                    else { return }
+                    if !awaited.contains(earlier.lane) { awaited.append(earlier.lane) }
                 }
             }
-            for index in awaited.sorted() {
-                guard let awaitedLane = lanes.first(where: { $0.index == index }) else { continue }
+            for awaitedLane in lanes where awaited.contains(awaitedLane.index) {
                 awaitedLane.batch.claimHints.awaitedByLaterLanes = true
                 hints.awaitedBatches.append(awaitedLane.batch.batchID)
             }
             lane.batch.claimHints = hints
-            inFlight.append((lane.index, ids))
+            inFlight.append((lane.index, keyed.map(\.key)))
         }
     }
 
     /// Remembers the ids of the cycle's batches that committed with no row refused (a refused
     /// row's id may be claimed by nothing), forgetting the oldest cycle; `copiesLoaded`: a
-    /// committed batch held a copy.
-    mutating func cycleEnded(committedLanes: [Int], copiesLoaded: Bool) {
+    /// committed batch held a copy. Called while the batches are still in their lanes.
+    mutating func cycleEnded(committed lanes: [Lane], copiesLoaded: Bool) {
         cyclesSinceACopy = copiesLoaded ? 0 : cyclesSinceACopy &+ 1
-        committed.append(inFlight.filter { committedLanes.contains($0.lane) }.map(\.ids))
+        defer { inFlight = [] }
+        guard cyclesSinceACopy < Self.cyclesHintedAfterACopy else {
+            committed = []
+            return
+        }
+        let indices = Set(lanes.map(\.index))
+        // The first copies came in a cycle without hints: its ids are remembered now.
+        let keys =
+            inFlight.isEmpty
+            ? lanes.map { Self.sortedKeys(of: $0.batch).map(\.key) }
+            : inFlight.filter { indices.contains($0.lane) }.map(\.keys)
+        committed.append(keys)
         if committed.count > Self.cyclesKept { committed.removeFirst() }
-        inFlight = []
+    }
+
+    /// The batch's claims' keys with their positions, sorted by key.
+    private static func sortedKeys(of batch: EventBatch) -> [(key: UInt64, position: Int)] {
+        var keyed = batch.claims.enumerated().map { (key: key($0.element.eventID), position: $0.offset) }
+        keyed.sort { $0.key < $1.key }
+        return keyed
+    }
+
+    /// Calls `found` with the position of each of `keyed`'s keys that `keys` holds (both sorted).
+    private static func forEachMatch(
+        of keyed: [(key: UInt64, position: Int)], in keys: [UInt64], _ found: (Int) -> Void
+    ) {
+        var next = 0
+        for (key, position) in keyed {
+            while next < keys.count, keys[next] < key { next += 1 }
+            if next < keys.count, keys[next] == key { found(position) }
+        }
     }
 }

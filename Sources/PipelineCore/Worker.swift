@@ -154,12 +154,12 @@ public final class Worker: AssignmentListener {
         recentClaims.hint(indices.map { lanes.lanes[$0] })
         // While the lanes commit, this thread takes what Kafka has fetched for the next batches.
         let outcomes = lanes.commitAll(indices, retrier: retrier) { source.prefetch(timeoutMs: 2) }
-        let committed = outcomes.compactMap { lane, result -> (lane: Int, commit: CommitSummary)? in
+        let committed = outcomes.compactMap { lane, result -> (lane: Lane, commit: CommitSummary)? in
             guard case .success(.committed(let commit)) = result else { return nil }
-            return (lane.index, commit)
+            return (lane, commit)
         }
         recentClaims.cycleEnded(
-            committedLanes: committed.filter { $0.commit.refusedRows == 0 }.map(\.lane),
+            committed: committed.filter { $0.commit.refusedRows == 0 }.map(\.lane),
             copiesLoaded: committed.contains { $0.commit.duplicates + $0.commit.conflicts > 0 })
         for (lane, result) in outcomes {
             switch result {
