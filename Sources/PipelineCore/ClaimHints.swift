@@ -36,69 +36,73 @@ public struct ClaimHints: Sendable, Equatable {
 /// stream without them pays nothing, and its first copies take the sink's way without hints.
 /// The ids are kept as sorted arrays of 64-bit keys and matched by merging sorted lists: 8 bytes
 /// an id (a `Set` took three times that, and the worker's peak memory over its 150 MB goal).
-struct RecentClaims {
+public struct RecentClaims {
     /// Cycles remembered. A producer's retry follows its first send within seconds, but while a
     /// worker catches up its partitions' positions drift apart by several cycles (with two
     /// cycles remembered, one copy in ten of a bulk load was not hinted).
-    static let cyclesKept = 8
-    static let cyclesHintedAfterACopy = 16
-    private var cyclesSinceACopy = Int.max
+    public static let cyclesKept = 8
+    public static let cyclesHintedAfterACopy = 16
+    private var cyclesSinceACopy = cyclesHintedAfterACopy
     /// The sorted keys of each batch committed in the last `cyclesKept` cycles, oldest cycle first.
     private var committed: [[[UInt64]]] = []
-    /// The sorted keys of this cycle's batches, in lane order, from `hint` until `cycleEnded`.
-    private var inFlight: [(lane: Int, keys: [UInt64])] = []
+    /// The sorted keys of this cycle's batches, in lane order, from `hints` until `cycleEnded`.
+    private var inFlight: [(batchID: Int64, keys: [UInt64])] = []
 
     /// 64 of an id's 128 bits (both words folded): UUIDs are random in either word (v4), or in
     /// the low one (v7: the high one starts with a timestamp).
+    public init() {}
+
     @inline(__always)
     static func key(_ id: UUIDBytes) -> UInt64 { id.high ^ id.low }
 
-    /// Sets the hints of the batches about to commit together, in lane order: a record whose id
-    /// a recently committed batch carried is a copy of it; else one whose id an earlier lane's
-    /// batch carries is a copy of that record, judged after that batch's transaction ends.
-    mutating func hint(_ lanes: [Lane]) {
+    /// The hints of the batches about to commit together, given in lane order: a record whose
+    /// id a recently committed batch carried is a copy of it; else one whose id an earlier
+    /// lane's batch carries is a copy of that record, judged after that batch's transaction.
+    public mutating func hints(for batches: [EventBatch]) -> [ClaimHints] {
         inFlight = []
-        guard cyclesSinceACopy < Self.cyclesHintedAfterACopy else { return }
-        for lane in lanes {
-            let keyed = Self.sortedKeys(of: lane.batch)
+        var all = batches.map { _ in ClaimHints() }
+        guard cyclesSinceACopy < Self.cyclesHintedAfterACopy else { return all }
+        for (index, batch) in batches.enumerated() {
+            let keyed = Self.sortedKeys(of: batch)
             var hints = ClaimHints()
             for cycle in committed {
                 for keys in cycle { Self.forEachMatch(of: keyed, in: keys) { hints.copiesOfCommitted.insert($0) } }
             }
-            var awaited: [Int] = []
-            for earlier in inFlight {
-                Self.forEachMatch(of: keyed, in: earlier.keys) { position in
+            for (earlier, flight) in inFlight.enumerated() {
+                Self.forEachMatch(of: keyed, in: flight.keys) { position in
                     guard !hints.copiesOfCommitted.contains(position),
                         hints.copiesOfEarlierLanes.insert(position).inserted
                     else { return }
-                    if !awaited.contains(earlier.lane) { awaited.append(earlier.lane) }
+                    if !hints.awaitedBatches.contains(flight.batchID) {
+                        hints.awaitedBatches.append(flight.batchID)
+                        all[earlier].awaitedByLaterLanes = true
+                    }
                 }
             }
-            for awaitedLane in lanes where awaited.contains(awaitedLane.index) {
-                awaitedLane.batch.claimHints.awaitedByLaterLanes = true
-                hints.awaitedBatches.append(awaitedLane.batch.batchID)
-            }
-            lane.batch.claimHints = hints
-            inFlight.append((lane.index, keyed.map(\.key)))
+            all[index].copiesOfCommitted = hints.copiesOfCommitted
+            all[index].copiesOfEarlierLanes = hints.copiesOfEarlierLanes
+            all[index].awaitedBatches = hints.awaitedBatches
+            inFlight.append((batch.batchID, keyed.map(\.key)))
         }
+        return all
     }
 
     /// Remembers the ids of the cycle's batches that committed with no row refused (a refused
     /// row's id may be claimed by nothing), forgetting the oldest cycle; `copiesLoaded`: a
-    /// committed batch held a copy. Called while the batches are still in their lanes.
-    mutating func cycleEnded(committed lanes: [Lane], copiesLoaded: Bool) {
-        cyclesSinceACopy = copiesLoaded ? 0 : cyclesSinceACopy &+ 1
+    /// committed batch held a copy.
+    public mutating func cycleEnded(committed batches: [EventBatch], copiesLoaded: Bool) {
+        cyclesSinceACopy = copiesLoaded ? 0 : min(cyclesSinceACopy + 1, Self.cyclesHintedAfterACopy)
         defer { inFlight = [] }
         guard cyclesSinceACopy < Self.cyclesHintedAfterACopy else {
             committed = []
             return
         }
-        let indices = Set(lanes.map(\.index))
+        let ids = Set(batches.map(\.batchID))
         // The first copies came in a cycle without hints: its ids are remembered now.
         let keys =
             inFlight.isEmpty
-            ? lanes.map { Self.sortedKeys(of: $0.batch).map(\.key) }
-            : inFlight.filter { indices.contains($0.lane) }.map(\.keys)
+            ? batches.map { Self.sortedKeys(of: $0).map(\.key) }
+            : inFlight.filter { ids.contains($0.batchID) }.map(\.keys)
         committed.append(keys)
         if committed.count > Self.cyclesKept { committed.removeFirst() }
     }

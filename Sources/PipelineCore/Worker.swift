@@ -151,16 +151,11 @@ public final class Worker: AssignmentListener {
         let closedAtMicros = WallClock.nowMicros()
         var failure: (any Error)?
         // Which events are copies of others this worker loads or just loaded (ClaimHints).
-        recentClaims.hint(indices.map { lanes.lanes[$0] })
+        let cycle = indices.map { lanes.lanes[$0] }
+        for (lane, hints) in zip(cycle, recentClaims.hints(for: cycle.map(\.batch))) { lane.batch.claimHints = hints }
         // While the lanes commit, this thread takes what Kafka has fetched for the next batches.
         let outcomes = lanes.commitAll(indices, retrier: retrier) { source.prefetch(timeoutMs: 2) }
-        let committed = outcomes.compactMap { lane, result -> (lane: Lane, commit: CommitSummary)? in
-            guard case .success(.committed(let commit)) = result else { return nil }
-            return (lane, commit)
-        }
-        recentClaims.cycleEnded(
-            committed: committed.filter { $0.commit.refusedRows == 0 }.map(\.lane),
-            copiesLoaded: committed.contains { $0.commit.duplicates + $0.commit.conflicts > 0 })
+        rememberClaims(of: outcomes)
         for (lane, result) in outcomes {
             switch result {
             case .success(.committed(var commit)):
@@ -175,6 +170,19 @@ public final class Worker: AssignmentListener {
             }
         }
         if let failure { throw failure }
+    }
+
+    /// Tells `recentClaims` which of the cycle's batches committed. The batches' copies it is
+    /// handed are gone when this returns: a copy alive when a lane discards its batch would
+    /// make the reset copy the buffers.
+    private func rememberClaims(of outcomes: [(lane: Lane, result: Result<CommitOutcome?, any Error>)]) {
+        let committed = outcomes.compactMap { lane, result -> (batch: EventBatch, commit: CommitSummary)? in
+            guard case .success(.committed(let commit)) = result else { return nil }
+            return (lane.batch, commit)
+        }
+        recentClaims.cycleEnded(
+            committed: committed.filter { $0.commit.refusedRows == 0 }.map(\.batch),
+            copiesLoaded: committed.contains { $0.commit.duplicates + $0.commit.conflicts > 0 })
     }
 
     /// After a fenced batch: start the partitions again from what etl.offsets says.
