@@ -1,5 +1,9 @@
+import EventContract
 import Foundation
 import LibPQ
+import PipelineCore
+import PipelineIO
+import Synchronization
 import Testing
 
 /// Producer duplicates (same event_id at a new offset) count once everywhere,
@@ -128,6 +132,82 @@ struct DedupTests {
         #expect(try database.count("SELECT sum(events) FROM analytics.events_per_hour") == originals.count)
     }
 
+    @Test("copies in every cycle, of the other lane's events and of earlier cycles': the worker hints them")
+    func hintedCopies() throws {
+        let kafka = try KafkaFixture(partitions: 4)
+        defer { withExtendedLifetime(kafka) {} }
+        let database = try TestDatabase.migrated("dedup_hints")
+        var stream = AggregateEventStream(seed: 90)
+        let originals = stream.shuffle(
+            stream.events(count: 6000, fromMs: Self.start, toMs: Self.start + 30 * Self.minute))
+        // After every tenth event, a copy of the fifth before it under another key: in this
+        // batch, the other lane's or an earlier cycle's, as the partitions fall.
+        var messages: [EventFactory.Message] = []
+        var copies = 0
+        for (index, event) in originals.enumerated() {
+            messages.append(event.message)
+            guard index % 10 == 9 else { continue }
+            messages += Self.copies(of: originals[(index - 5)...(index - 5)]) { _ in true }
+            copies += 1
+        }
+        try kafka.produce(messages)
+        let commits = CommitRecorder()
+        var run = WorkerRun(kafka: kafka, database: database)
+        run.configuration.intervalMs = 1_000
+        run.configuration.maxBatchEvents = 800
+        run.wrapSink = { _, sink in RecordingSink(sink, commits) }
+        let summary = try run.run()
+        #expect(summary.events == originals.count)
+        #expect(summary.duplicates == copies)
+        #expect(try database.count("SELECT count(DISTINCT event_id) FROM staging.events") == originals.count)
+        try ExactlyOnceCheck(database: database, topic: kafka.topic).verify(messages)
+        let attempts = commits.all
+        #expect(attempts.contains { !$0.hints.copiesOfCommitted.isEmpty }, "copies of earlier cycles hinted")
+        #expect(attempts.contains { !$0.hints.copiesOfEarlierLanes.isEmpty }, "copies of the other lane hinted")
+        let hinted = Set(attempts.filter { !$0.hints.isEmpty }.map(\.batchID))
+        let retried = Set(Dictionary(grouping: attempts, by: \.batchID).filter { $0.value.count > 1 }.keys)
+        #expect(
+            retried.count <= hinted.count / 2, "hints that held: \(retried.count) of \(hinted.count) batches retried")
+    }
+
+    @Test("a copy of an earlier lane's record whose batch did not commit: the retry loads it as the event")
+    func hintWhoseClaimerDidNotCommit() throws {
+        let database = try TestDatabase.migrated("dedup_hint_fenced")
+        let topic = "events"
+        let lanes = (0..<2).map { lane in
+            PostgresEventSink(
+                databaseURL: database.url, topic: topic, workerID: "w", logger: .init(label: "lane\(lane)"))
+        }
+        _ = try lanes[0].claimPartitions(
+            [PartitionWatermarks(partition: 0, low: 0, high: 1), PartitionWatermarks(partition: 1, low: 0, high: 1)],
+            startFrom: .earliest)
+        var stream = AggregateEventStream(seed: 91)
+        let event = stream.event(timeMs: Self.start)
+        var batches = try (0..<2).map { lane in
+            var batch = EventBatch(topic: topic)
+            batch.reset(batchID: try lanes[lane].reserveBatchID(), startedAtMicros: WallClock.nowMicros())
+            withOptionalBytes(event.message.value) { value in
+                batch.add(
+                    IncomingMessage(partition: Int32(lane), offset: 0, timestampMs: nil, key: nil, payload: value),
+                    expectedNextOffset: 0, validator: EventValidator(), nowMicros: WallClock.nowMicros())
+            }
+            return batch
+        }
+        var recent = RecentClaims()
+        recent.cycleEnded(committed: [], copiesLoaded: true)
+        for (index, hints) in recent.hints(for: batches).enumerated() { batches[index].claimHints = hints }
+        #expect(batches[1].claimHints.copiesOfEarlierLanes == [0])
+
+        // Another worker moved partition 0 on: lane 0's batch is fenced and claims nothing.
+        try database.connect().execute("UPDATE etl.offsets SET next_offset = 1 WHERE partition = 0")
+        #expect(try lanes[0].commit(batches[0]) == .fenced(partition: 0))
+        // Lane 1's first attempt finds no claimer for its copy and fails; the retry asks PostgreSQL.
+        #expect(throws: PostgresError.self) { try lanes[1].commit(batches[1]) }
+        #expect(try lanes[1].commit(batches[1]) == .committed(CommitSummary()))
+        #expect(try database.count("SELECT count(*) FROM staging.events WHERE kafka_partition = 1") == 1)
+        #expect(try database.count("SELECT count(*) FROM etl.duplicate_events") == 0)
+    }
+
     @Test("two transactions loading the same event_id at once: the first to commit keeps it")
     func concurrentClaims() throws {
         let database = try TestDatabase.migrated("dedupcc")
@@ -190,5 +270,42 @@ final class BlockingStatement: @unchecked Sendable {  // result is written once,
     func wait() throws {
         done.wait()
         try result!.get()
+    }
+}
+
+/// Each commit attempt a lane's sink saw: its batch and the hints it came with.
+final class CommitRecorder: Sendable {
+    struct Attempt {
+        var batchID: Int64
+        var hints: ClaimHints
+    }
+    private let attempts = Mutex<[Attempt]>([])
+    func record(_ batch: EventBatch) {
+        attempts.withLock { $0.append(Attempt(batchID: batch.batchID, hints: batch.claimHints)) }
+    }
+    var all: [Attempt] { attempts.withLock { $0 } }
+}
+
+/// The real sink, with every commit attempt recorded first.
+final class RecordingSink: EventSink {
+    private let sink: PostgresEventSink
+    private let recorder: CommitRecorder
+
+    init(_ sink: PostgresEventSink, _ recorder: CommitRecorder) {
+        self.sink = sink
+        self.recorder = recorder
+    }
+
+    func claimPartitions(_ partitions: [PartitionWatermarks], startFrom: StartPosition) throws -> [PartitionStart] {
+        try sink.claimPartitions(partitions, startFrom: startFrom)
+    }
+
+    func storedOffsets(_ partitions: [Int32]) throws -> [Int32: Int64] { try sink.storedOffsets(partitions) }
+
+    func reserveBatchID() throws -> Int64 { try sink.reserveBatchID() }
+
+    func commit(_ batch: EventBatch) throws -> CommitOutcome {
+        recorder.record(batch)
+        return try sink.commit(batch)
     }
 }
