@@ -48,10 +48,10 @@ public struct RecentClaims {
     /// The sorted keys of this cycle's batches, in lane order, from `hints` until `cycleEnded`.
     private var inFlight: [(batchID: Int64, keys: [UInt64])] = []
 
-    /// 64 of an id's 128 bits (both words folded): UUIDs are random in either word (v4), or in
-    /// the low one (v7: the high one starts with a timestamp).
     public init() {}
 
+    /// 64 of an id's 128 bits (both words folded): UUIDs are random in either word (v4), or in
+    /// the low one (v7: the high one starts with a timestamp).
     @inline(__always)
     static func key(_ id: UUIDBytes) -> UInt64 { id.high ^ id.low }
 
@@ -64,24 +64,20 @@ public struct RecentClaims {
         guard cyclesSinceACopy < Self.cyclesHintedAfterACopy else { return all }
         for (index, batch) in batches.enumerated() {
             let keyed = Self.sortedKeys(of: batch)
-            var hints = ClaimHints()
             for cycle in committed {
-                for keys in cycle { Self.forEachMatch(of: keyed, in: keys) { hints.copiesOfCommitted.insert($0) } }
+                for keys in cycle { Self.forEachMatch(of: keyed, in: keys) { all[index].copiesOfCommitted.insert($0) } }
             }
             for (earlier, flight) in inFlight.enumerated() {
                 Self.forEachMatch(of: keyed, in: flight.keys) { position in
-                    guard !hints.copiesOfCommitted.contains(position),
-                        hints.copiesOfEarlierLanes.insert(position).inserted
+                    guard !all[index].copiesOfCommitted.contains(position),
+                        all[index].copiesOfEarlierLanes.insert(position).inserted
                     else { return }
-                    if !hints.awaitedBatches.contains(flight.batchID) {
-                        hints.awaitedBatches.append(flight.batchID)
+                    if !all[index].awaitedBatches.contains(flight.batchID) {
+                        all[index].awaitedBatches.append(flight.batchID)
                         all[earlier].awaitedByLaterLanes = true
                     }
                 }
             }
-            all[index].copiesOfCommitted = hints.copiesOfCommitted
-            all[index].copiesOfEarlierLanes = hints.copiesOfEarlierLanes
-            all[index].awaitedBatches = hints.awaitedBatches
             inFlight.append((batch.batchID, keyed.map(\.key)))
         }
         return all
