@@ -39,12 +39,28 @@ extension PostgresEventSink {
     static let claimAttempts = 4
 
     /// A batch loaded with its ids claimed: its copies' positions among its events (still to
-    /// divert, after the batches in `awaited` end), and whether it went into its day partitions
-    /// (its marks then still to record).
+    /// divert: `divertCopies`), those of them that wait for lower lanes' batches, and whether it
+    /// went into its day partitions (its marks then still to record).
     struct ClaimedLoad {
         var copies: Set<Int>
-        var awaited: [Int64]
+        var waiting: WaitingCopies
         var intoDayPartitions: Bool
+    }
+
+    /// The copies of records in lower lanes' batches of the same cycle (`ClaimHints`), every
+    /// record of the batch with such an id, and those batches: diverted once they have ended.
+    struct WaitingCopies {
+        var copies: Set<Int> = []
+        var batches: [Int64] = []
+
+        init() {}
+
+        init(_ batch: EventBatch, hints: ClaimHints) {
+            guard !hints.copiesOfEarlierLanes.isEmpty else { return }
+            let ids = Set(hints.copiesOfEarlierLanes.map { batch.claims[$0].eventID })
+            copies = Set(batch.claims.indices.filter { ids.contains(batch.claims[$0].eventID) })
+            batches = hints.awaitedBatches
+        }
     }
 
     /// Loads the batch's events with their ids claimed by COPY, and finds its copies (which
@@ -55,9 +71,9 @@ extension PostgresEventSink {
         -> ClaimedLoad?
     {
         let partitions = try writableDayPartitions(of: batch, on: connection)
-        let awaited = hints.copiesOfEarlierLanes.isEmpty ? [] : hints.awaitedBatches
+        let waiting = WaitingCopies(batch, hints: hints)
         let loaded = { (copies: Set<Int>) in
-            ClaimedLoad(copies: copies, awaited: awaited, intoDayPartitions: partitions != nil)
+            ClaimedLoad(copies: copies, waiting: waiting, intoDayPartitions: partitions != nil)
         }
         var known = hints.copiesOfCommitted.union(hints.copiesOfEarlierLanes)
         let hinted = !known.isEmpty

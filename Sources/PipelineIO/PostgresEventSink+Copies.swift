@@ -32,14 +32,18 @@ extension PostgresEventSink {
         return copies
     }
 
-    /// Moves the batch's copies to `etl.duplicate_events` once the earlier lanes' batches their
-    /// records copy have ended: last of the batch's rows but its marks and ledger row, so that
-    /// the wait, if any, comes when this lane has done all it can.
+    /// Moves the batch's copies to `etl.duplicate_events`: last of the batch's rows but its marks
+    /// and ledger row, so that a wait comes when this lane has done all it can, and those
+    /// `waiting` for lower lanes' batches once those have ended (not the others: with half the
+    /// records copies, the lanes' diverts ran one after the other, 4.6 s of waits in a 15 s load).
     func divertCopies(
-        _ copies: Set<Int>, awaiting awaited: [Int64], of batch: EventBatch, on connection: PQConnection
+        _ copies: Set<Int>, waiting: WaitingCopies, of batch: EventBatch, on connection: PQConnection
     ) throws {
-        for batchID in awaited { try waitForTransaction(ofBatch: batchID, on: connection) }
-        try divert(copies, of: batch, on: connection)
+        try divert(copies.subtracting(waiting.copies), of: batch, on: connection)
+        let afterWaiting = copies.intersection(waiting.copies)
+        guard !afterWaiting.isEmpty else { return }
+        for batchID in waiting.batches { try waitForTransaction(ofBatch: batchID, on: connection) }
+        try divert(afterWaiting, of: batch, on: connection)
     }
 
     /// Moves the copies to `etl.duplicate_events` with their verdicts (`duplicate`, or

@@ -15,8 +15,9 @@ extension PostgresEventSink {
         /// these copies, by their position among the batch's events.
         var claimedByCopy = false
         var copies: Set<Int> = []
-        /// With `claimedByCopy`: the copies are still to divert (`divertCopies`), after these batches.
-        var awaited: [Int64] = []
+        /// With `claimedByCopy`: the copies are still to divert (`divertCopies`), these of them
+        /// after lower lanes' batches.
+        var waiting = WaitingCopies()
         /// The events went into their day partitions, where no trigger records their marks:
         /// the sink records them last (`loadInOneTransaction`).
         var marksOwed = false
@@ -32,7 +33,7 @@ extension PostgresEventSink {
         if let claimed = try copyEventsClaimingIDs(batch, hints: hints, on: connection) {
             refused.claimedByCopy = true
             refused.copies = claimed.copies
-            refused.awaited = claimed.awaited
+            refused.waiting = claimed.waiting
             refused.marksOwed = claimed.intoDayPartitions
             return refused
         }

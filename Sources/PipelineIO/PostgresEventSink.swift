@@ -164,7 +164,7 @@ public final class PostgresEventSink: EventSink {
             try copy(refused.rejectRows[...], into: rejects, format: .text, on: connection)
             let aggregated = try shipPartialAggregates(batch, refused: refused, on: connection)
             if refused.claimedByCopy {
-                try divertCopies(refused.copies, awaiting: refused.awaited, of: batch, on: connection)
+                try divertCopies(refused.copies, waiting: refused.waiting, of: batch, on: connection)
             }
             // Last before the ledger row: the marks move the topic's row of etl.watermarks, and
             // its lock, held to COMMIT, makes every other lane's marks wait.
