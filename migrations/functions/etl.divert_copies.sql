@@ -27,7 +27,7 @@ BEGIN
             kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, event_id, event_time, payload, reason,
             first_topic, first_partition, first_offset, first_event_time, batch_id)
         SELECT n.kafka_topic, n.kafka_partition, n.kafka_offset, n.kafka_timestamp, n.event_id, n.event_time,
-               n.payload::jsonb,
+               n.payload,
                CASE WHEN n.payload_hash = i.payload_hash OR f.payload::jsonb = n.payload::jsonb THEN 'duplicate'
                     ELSE 'event_id_conflict' END,
                i.kafka_topic, i.kafka_partition, i.kafka_offset, i.event_time, n.batch_id
