@@ -155,7 +155,7 @@ struct DedupTests {
         var run = WorkerRun(kafka: kafka, database: database)
         run.configuration.intervalMs = 1_000
         run.configuration.maxBatchEvents = 800
-        run.wrapSink = { _, sink in RecordingSink(sink, commits) }
+        run.wrapSink = { _, sink in InterposedSink(sink, everyCommit: true) { commits.record($0) } }
         let summary = try run.run()
         #expect(summary.events == originals.count)
         #expect(summary.duplicates == copies)
@@ -325,30 +325,6 @@ final class CommitRecorder: Sendable {
         attempts.withLock { $0.append(Attempt(batchID: batch.batchID, hints: batch.claimHints)) }
     }
     var all: [Attempt] { attempts.withLock { $0 } }
-}
-
-/// The real sink, with every commit attempt recorded first.
-final class RecordingSink: EventSink {
-    private let sink: PostgresEventSink
-    private let recorder: CommitRecorder
-
-    init(_ sink: PostgresEventSink, _ recorder: CommitRecorder) {
-        self.sink = sink
-        self.recorder = recorder
-    }
-
-    func claimPartitions(_ partitions: [PartitionWatermarks], startFrom: StartPosition) throws -> [PartitionStart] {
-        try sink.claimPartitions(partitions, startFrom: startFrom)
-    }
-
-    func storedOffsets(_ partitions: [Int32]) throws -> [Int32: Int64] { try sink.storedOffsets(partitions) }
-
-    func reserveBatchID() throws -> Int64 { try sink.reserveBatchID() }
-
-    func commit(_ batch: EventBatch) throws -> CommitOutcome {
-        recorder.record(batch)
-        return try sink.commit(batch)
-    }
 }
 
 /// One sink's commit of a batch, on a thread of its own (it may block on locks).

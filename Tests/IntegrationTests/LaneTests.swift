@@ -59,7 +59,7 @@ struct LaneTests {
         run.wrapSink = { lane, sink in
             guard lane == 1 else { return sink }
             // Just before lane 1 commits, another worker loads partition 1 and advances its offset.
-            return InterposedSink(sink) {
+            return InterposedSink(sink) { _ in
                 try loadAsAnotherWorker(onOne, partition: 1, databaseURL: databaseURL, topic: topic)
             }
         }
@@ -93,7 +93,7 @@ struct LaneTests {
         run.wrapSink = { lane, sink in
             guard lane == 1 else { return sink }
             // Lane 1's database "fails" every time; after a few retries the worker is told to stop.
-            return InterposedSink(sink, everyCommit: true) {
+            return InterposedSink(sink, everyCommit: true) { _ in
                 if attempts.next() == 3 { stopSignal.requestStop() }
                 throw TestSetupError("simulated connection failure")
             }
@@ -156,37 +156,6 @@ struct LaneTests {
                 "SELECT count(*) FROM (SELECT first, lag(last) OVER (PARTITION BY partition ORDER BY first) AS previous FROM (\(ranges)) AS r) AS s WHERE first <> coalesce(previous + 1, 0)"
             ) == 0)
         #expect(try database.count("SELECT count(*) FROM etl.batches") >= count / 1000, "see \(log)")
-    }
-}
-
-/// Passes everything to the real sink, but runs `interpose` before a commit:
-/// the first only, or every one (then the real commit never happens if it throws).
-private final class InterposedSink: EventSink {
-    private let sink: PostgresEventSink
-    private let everyCommit: Bool
-    private let interpose: () throws -> Void
-    private var interposed = false
-
-    init(_ sink: PostgresEventSink, everyCommit: Bool = false, _ interpose: @escaping () throws -> Void) {
-        self.sink = sink
-        self.everyCommit = everyCommit
-        self.interpose = interpose
-    }
-
-    func claimPartitions(_ partitions: [PartitionWatermarks], startFrom: StartPosition) throws -> [PartitionStart] {
-        try sink.claimPartitions(partitions, startFrom: startFrom)
-    }
-
-    func storedOffsets(_ partitions: [Int32]) throws -> [Int32: Int64] { try sink.storedOffsets(partitions) }
-
-    func reserveBatchID() throws -> Int64 { try sink.reserveBatchID() }
-
-    func commit(_ batch: EventBatch) throws -> CommitOutcome {
-        if everyCommit || !interposed {
-            interposed = true
-            try interpose()
-        }
-        return try sink.commit(batch)
     }
 }
 
