@@ -32,6 +32,9 @@ struct FaultRig {
             [
                 "produce", "--brokers", kafka.brokers, "--topic", kafka.topic, "--count", String(count), "--rate",
                 String(rate), "--seed", String(seed), "--malformed-ratio", "0.02", "--max-message-bytes", "4000",
+                // A producer that retries, as in production: copies take the dedup paths (the
+                // worker's hints among them) through every fault.
+                "--duplicate-ratio", "0.03",
                 "--progress-interval", "60s",
             ], logFile: log)
     }
