@@ -77,7 +77,13 @@ extension PostgresEventSink {
         }
         var known = hints.copiesOfCommitted.union(hints.copiesOfEarlierLanes)
         let hinted = !known.isEmpty
-        if hinted || batchesCheckedFirst > 0 { known.formUnion(batch.copiesWithinBatch) }
+        var withinBatchKnown = false
+        func addCopiesWithinBatch() {
+            guard !withinBatchKnown else { return }
+            known.formUnion(batch.copiesWithinBatch)  // a sort of the batch's claims: once
+            withinBatchKnown = true
+        }
+        if hinted || batchesCheckedFirst > 0 { addCopiesWithinBatch() }
         // After a claim COPY failed, look first; but a failure without hints says nothing of
         // batches with them.
         let lookFirst = batchesCheckedFirst > 0 && (!hinted || hintedBatchesCheckedFirst)
@@ -88,7 +94,7 @@ extension PostgresEventSink {
             guard refusal.sqlState == .uniqueViolation else { return nil }
             batchesCheckedFirst = Self.batchesCheckedFirstAfterACopy
             hintedBatchesCheckedFirst = hinted
-            known.formUnion(batch.copiesWithinBatch)
+            addCopiesWithinBatch()
         }
         for _ in 0..<Self.claimAttempts {
             let copies = try copiesOfClaimedIDs(in: batch, besides: known, on: connection)

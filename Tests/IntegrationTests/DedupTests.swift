@@ -178,14 +178,14 @@ struct DedupTests {
         let holder = try database.connect()
         try holder.execute("BEGIN")
         try holder.execute("SELECT * FROM etl.offsets WHERE partition = 0 FOR UPDATE")
-        let laneZero = SinkCommit(lanes[0], batches[0])
+        let laneZero = OnThread { try lanes[0].commit(batches[0]) }
         try Self.waitUntil(database, "a backend waits on etl.offsets", "wait_event = 'transactionid'")
         // Lane 1 loads its batch, then waits for lane 0's transaction before judging its copy.
-        let laneOne = SinkCommit(lanes[1], batches[1])
+        let laneOne = OnThread { try lanes[1].commit(batches[1]) }
         try Self.waitUntil(database, "a backend waits on the batch lock", "wait_event = 'advisory'")
         try holder.execute("ROLLBACK")
-        #expect(try laneZero.outcome() == .committed(CommitSummary()))
-        #expect(try laneOne.outcome() == .committed(CommitSummary(duplicates: 1)), "at its first attempt")
+        #expect(try laneZero.value() == .committed(CommitSummary()))
+        #expect(try laneOne.value() == .committed(CommitSummary(duplicates: 1)), "at its first attempt")
         #expect(try database.count("SELECT count(*) FROM staging.events") == 1)
         #expect(
             try database.scalar("SELECT reason || ' of ' || first_partition FROM etl.duplicate_events")
@@ -258,16 +258,15 @@ struct DedupTests {
         try first.execute(Self.insertEvent(partition: 0))
 
         // The second blocks on the first's uncommitted event_id, then finds it claimed.
-        let second = BlockingStatement(url: database.url, sql: "BEGIN; \(Self.insertEvent(partition: 1)); COMMIT")
-        let deadline = Date().addingTimeInterval(20)
-        while try database.count(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'BEGIN; INSERT%'") == 0
-        {
-            try #require(Date() < deadline, "the second transaction never waited for the first")
-            usleep(20_000)
+        let url = database.url
+        let second = OnThread {
+            try PQConnection(url).executeScript("BEGIN; \(Self.insertEvent(partition: 1)); COMMIT")
         }
+        try Self.waitUntil(
+            database, "the second transaction waited for the first",
+            "wait_event_type = 'Lock' AND query LIKE 'BEGIN; INSERT%'")
         try first.execute("COMMIT")
-        try second.wait()
+        try second.value()
 
         #expect(try database.count("SELECT count(*) FROM staging.events WHERE kafka_partition = 0") == 1)
         #expect(try database.count("SELECT count(*) FROM staging.events WHERE kafka_partition = 1") == 0)
@@ -296,24 +295,6 @@ struct DedupTests {
     }
 }
 
-/// Runs SQL on a connection of its own, on a thread of its own (it may block on locks).
-final class BlockingStatement: @unchecked Sendable {  // result is written once, before the semaphore signals
-    private var result: Result<Void, Error>?
-    private let done = DispatchSemaphore(value: 0)
-
-    init(url: String, sql: String) {
-        Thread { [self] in
-            result = Result { try PQConnection(url).executeScript(sql) }
-            done.signal()
-        }.start()
-    }
-
-    func wait() throws {
-        done.wait()
-        try result!.get()
-    }
-}
-
 /// Each commit attempt a lane's sink saw: its batch and the hints it came with.
 final class CommitRecorder: Sendable {
     struct Attempt {
@@ -327,22 +308,21 @@ final class CommitRecorder: Sendable {
     var all: [Attempt] { attempts.withLock { $0 } }
 }
 
-/// One sink's commit of a batch, on a thread of its own (it may block on locks).
-final class SinkCommit: @unchecked Sendable {  // result is written once, before the semaphore signals
-    private var result: Result<CommitOutcome, Error>?
+/// Runs `body` on a thread of its own (it may block on locks); `value()` waits for its result.
+final class OnThread<Value>: @unchecked Sendable {  // result is written once, before the semaphore signals
+    private var result: Result<Value, Error>?
     private let done = DispatchSemaphore(value: 0)
 
-    init(_ sink: PostgresEventSink, _ batch: EventBatch) {
+    init(_ body: @escaping () throws -> Value) {
         // Handed over to the thread, never touched here again.
-        nonisolated(unsafe) let sink = sink
-        nonisolated(unsafe) let batch = batch
+        nonisolated(unsafe) let body = body
         Thread { [self] in
-            result = Result { try sink.commit(batch) }
+            result = Result { try body() }
             done.signal()
         }.start()
     }
 
-    func outcome() throws -> CommitOutcome {
+    func value() throws -> Value {
         done.wait()
         return try result!.get()
     }
