@@ -162,20 +162,25 @@ BEGIN
         GROUP BY p.user_id
     ),
     touched AS (
-        SELECT s.user_id, s.session_start, s.last_event_at, s.events, s.pages, s.revenue
+        SELECT s.user_id, s.session_start, s.last_event_at, s.events, s.pages, s.revenue, s.tableoid, s.ctid
         FROM etl.agg_user_sessions AS s
         JOIN added AS a ON s.user_id = a.user_id
         WHERE s.session_end >= a.t_from AND s.session_end >= v_first
           AND s.session_start <= a.t_to + interval '30 minutes'
     )
-    INSERT INTO pg_temp.etl_refresh_sessions (user_id, first_at, last_at, events, pages, revenue, stored_start)
-    SELECT t.user_id, t.session_start, t.last_event_at, t.events, t.pages, t.revenue, t.session_start
+    INSERT INTO pg_temp.etl_refresh_sessions (user_id, first_at, last_at, events, pages, revenue, stored_start,
+                                              stored_rel, stored_tid)
+    SELECT t.user_id, t.session_start, t.last_event_at, t.events, t.pages, t.revenue, t.session_start,
+           t.tableoid, t.ctid
     FROM touched AS t;
 
     -- COLLATE "C": the pieces only need grouping by user, and byte order sorts them without the
     -- locale's comparisons (the same partitions: equality is byte equality either way).
     -- The three writes touch different rows (one session per user and start), so one statement
-    -- holds them: the UPDATE and the DELETE reach only stored sessions, each by its key.
+    -- holds them: the UPDATE and the DELETE reach only stored sessions, each by the address it was
+    -- read at just above (this merge holds its users' part, etl.lock_session_parts: no other
+    -- writer moved it). By key, the planner sorted the whole day's sessions to join them: on a
+    -- merge of a long backlog that took two fifths of this statement (BENCHMARKS.md).
     WITH chained AS MATERIALIZED (
         SELECT m.*, sum(m.starts_session) OVER (PARTITION BY m.user_id COLLATE "C" ORDER BY m.first_at, m.last_at
                                                 ROWS UNBOUNDED PRECEDING) AS session_no
@@ -188,7 +193,8 @@ BEGIN
     merged AS MATERIALIZED (
         SELECT c.user_id, c.session_no, min(c.first_at) AS session_start, max(c.last_at) AS last_event_at,
                sum(c.events) AS events, sum(c.pages) AS pages, sum(c.revenue) AS revenue,
-               count(c.stored_start) = 1 AND min(c.stored_start) = min(c.first_at) AS in_place
+               count(c.stored_start) = 1 AND min(c.stored_start) = min(c.first_at) AS in_place,
+               min(c.stored_rel) AS stored_rel, min(c.stored_tid) AS stored_tid
         FROM chained AS c
         GROUP BY c.user_id, c.session_no
     ),
@@ -197,15 +203,14 @@ BEGIN
         SET session_end = m.last_event_at + interval '30 minutes', last_event_at = m.last_event_at,
             events = m.events, pages = m.pages, revenue = m.revenue
         FROM merged AS m
-        WHERE m.in_place AND s.user_id = m.user_id AND s.session_start = m.session_start
-          AND s.session_end >= v_first
+        WHERE m.in_place AND s.tableoid = m.stored_rel AND s.ctid = m.stored_tid AND s.session_end >= v_first
     ),
     replaced AS (
         DELETE FROM etl.agg_user_sessions AS s
         USING chained AS c
         JOIN merged AS m ON m.user_id = c.user_id AND m.session_no = c.session_no
         WHERE c.stored_start IS NOT NULL AND NOT m.in_place
-          AND s.user_id = c.user_id AND s.session_start = c.stored_start AND s.session_end >= v_first
+          AND s.tableoid = c.stored_rel AND s.ctid = c.stored_tid AND s.session_end >= v_first
     )
     INSERT INTO etl.agg_user_sessions (user_id, session_start, session_end, last_event_at, events, pages, revenue)
     SELECT m.user_id, m.session_start, m.last_event_at + interval '30 minutes', m.last_event_at,

@@ -6,7 +6,8 @@
 -- columns of etl.batch_partials, 0021, but batch_id), and etl_refresh_sessions,
 -- the pieces of the session windows it merges (those of etl.batch_session_pieces, their batch_id
 -- NULL for the pieces not taken from there, and stored_start: the key of the stored session a
--- piece stands for, 0024). A temp table lives as long as
+-- piece stands for, 0024, with that session's address, stored_rel and stored_tid, by which the
+-- merge rewrites it). A temp table lives as long as
 -- its session: created once per connection, not per refresh (no catalog
 -- churn); ON COMMIT DELETE ROWS empties it when the refresh's transaction ends.
 CREATE OR REPLACE FUNCTION etl.prepare_refresh_rows()
@@ -46,15 +47,15 @@ BEGIN
         DELETE FROM pg_temp.etl_refresh_rows;
         DELETE FROM pg_temp.etl_refresh_partials;
     END IF;
-    -- Its newest column decides: a connection older than 0026 has the table without batch_id.
+    -- Its newest column decides: a connection that prepared it before has it without stored_tid.
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute AS a
-                   WHERE a.attrelid = to_regclass('pg_temp.etl_refresh_sessions') AND a.attname = 'batch_id') THEN
+                   WHERE a.attrelid = to_regclass('pg_temp.etl_refresh_sessions') AND a.attname = 'stored_tid') THEN
         IF to_regclass('pg_temp.etl_refresh_sessions') IS NOT NULL THEN
             DROP TABLE pg_temp.etl_refresh_sessions;
         END IF;
         CREATE TEMPORARY TABLE etl_refresh_sessions ON COMMIT DELETE ROWS AS
         SELECT p.user_id, p.first_at, p.last_at, p.events, p.pages, p.revenue, NULL::timestamptz AS stored_start,
-               p.batch_id
+               p.batch_id, NULL::oid AS stored_rel, NULL::tid AS stored_tid
         FROM etl.batch_session_pieces AS p
         WITH NO DATA;
         GRANT SELECT, INSERT, DELETE ON pg_temp.etl_refresh_sessions TO PUBLIC;
