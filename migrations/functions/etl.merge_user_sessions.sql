@@ -180,7 +180,9 @@ BEGIN
     -- holds them: the UPDATE and the DELETE reach only stored sessions, each by the address it was
     -- read at just above (this merge holds its users' part, etl.lock_session_parts: no other
     -- writer moved it). By key, the planner sorted the whole day's sessions to join them: on a
-    -- merge of a long backlog that took two fifths of this statement (BENCHMARKS.md).
+    -- merge of a long backlog that took two fifths of this statement (BENCHMARKS.md). The
+    -- addresses as an array too (ctid = ANY): a TID scan fetches just those rows, where a join
+    -- on the address alone would still read the day's partition into a hash.
     WITH chained AS MATERIALIZED (
         SELECT m.*, sum(m.starts_session) OVER (PARTITION BY m.user_id COLLATE "C" ORDER BY m.first_at, m.last_at
                                                 ROWS UNBOUNDED PRECEDING) AS session_no
@@ -204,6 +206,7 @@ BEGIN
             events = m.events, pages = m.pages, revenue = m.revenue
         FROM merged AS m
         WHERE m.in_place AND s.tableoid = m.stored_rel AND s.ctid = m.stored_tid AND s.session_end >= v_first
+          AND s.ctid = ANY (ARRAY(SELECT i.stored_tid FROM merged AS i WHERE i.in_place))
     ),
     replaced AS (
         DELETE FROM etl.agg_user_sessions AS s
@@ -211,6 +214,7 @@ BEGIN
         JOIN merged AS m ON m.user_id = c.user_id AND m.session_no = c.session_no
         WHERE c.stored_start IS NOT NULL AND NOT m.in_place
           AND s.tableoid = c.stored_rel AND s.ctid = c.stored_tid AND s.session_end >= v_first
+          AND s.ctid = ANY (ARRAY(SELECT r.stored_tid FROM chained AS r WHERE r.stored_tid IS NOT NULL))
     )
     INSERT INTO etl.agg_user_sessions (user_id, session_start, session_end, last_event_at, events, pages, revenue)
     SELECT m.user_id, m.session_start, m.last_event_at + interval '30 minutes', m.last_event_at,
