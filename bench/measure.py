@@ -145,6 +145,10 @@ def main():
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     child.wait()
+    # When the command ended, on the clock PostgreSQL's timestamps use: scripts/bench measures a
+    # worker's final refresh from its last commit to here (wall_s starts later than the bench's
+    # own start, by this script's start-up).
+    ended_at = time.time()
     done.set()
     sampler.join()
     # A backend's CPU reaches the postmaster's account when it is reaped, a moment after the
@@ -160,6 +164,7 @@ def main():
     result["kafka_cpu_s"] = round(cpu_s(kafka_pid) - kafka_before, 2) if kafka_pid else None
     result["db_cpu_s"] = round(server_cpu_s(pg_pid) - db_before, 2) if pg_pid else None
     result["label"] = label
+    result["ended_at"] = round(ended_at, 3)
     print(json.dumps(result), flush=True)
     sys.exit(0 if result["exit"] == 0 else 1)
 
