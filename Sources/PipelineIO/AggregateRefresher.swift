@@ -18,11 +18,8 @@ import Synchronization
 /// arrive while one is queued coalesce. With a `minimumIntervalMs`, a rollups' refresh starts at
 /// most that often; `nil` leaves everything to `finish()`.
 public final class AggregateRefresher: CommitObserver, Sendable {
-    /// Session merges start at most this often by default (`sessionIntervalMs`). Every second
-    /// rather than every two: what is left to merge when a load ends is then small enough for
-    /// the final refresh to stay under a second on high-cardinality data (0.78–0.95 s against
-    /// 0.94–1.08 s), for 5–8 % more of that load's time (BENCHMARKS.md, "Sixteenth session").
-    public static let defaultSessionIntervalMs: Int64 = 1_000
+    /// Session merges start at most this often by default (`sessionIntervalMs`).
+    public static let defaultSessionIntervalMs: Int64 = 2_000
 
     private let logger: Logger
     private let refreshesWhileLoading: Bool
