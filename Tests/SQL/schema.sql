@@ -3,7 +3,7 @@
 -- function pins its search_path, and the roles have exactly the promised rights.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(39);
+SELECT plan(42);
 
 SELECT has_table('staging', 'events', 'staging.events');
 SELECT is((SELECT relkind::text FROM pg_class WHERE oid = 'staging.events'::regclass), 'p', 'staging.events is partitioned');
@@ -23,6 +23,14 @@ SELECT is(
      WHERE x.indrelid = 'etl.agg_user_sessions'::regclass AND a.amname = 'btree'),
     ARRAY['CREATE INDEX agg_user_sessions_user_start_idx ON ONLY etl.agg_user_sessions USING btree (user_id, session_start)'],
     'etl.agg_user_sessions has one B-tree, (user_id, session_start): a new session writes one B-tree entry');
+-- A day's partitions of each, made after the migrations, carry their parents' index options too.
+SELECT lives_ok($$SELECT etl.ensure_event_partitions(ARRAY[DATE '2031-01-01'])$$, 'a new day of staging');
+SELECT lives_ok($$SELECT etl.ensure_session_partitions(ARRAY[DATE '2031-01-01'])$$, 'a new day of sessions');
+SELECT is(
+    (SELECT array_agg(i.relname::text ORDER BY 1) FROM pg_catalog.pg_class AS i JOIN pg_catalog.pg_am AS a ON a.oid = i.relam
+     WHERE a.amname = 'brin' AND i.reloptions @> ARRAY['autosummarize=on']),
+    NULL,
+    'no BRIN index asks autovacuum to summarize each range as it fills, new partitions included: under load the 256 requests PostgreSQL keeps overflow and each dropped one is logged (0031)');
 
 SELECT has_function('etl', 'refresh_aggregates', ARRAY['boolean']);
 SELECT function_returns('etl', 'refresh_aggregates', ARRAY['boolean'], 'integer');
