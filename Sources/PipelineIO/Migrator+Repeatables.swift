@@ -40,10 +40,11 @@ extension Migrator {
         }
     }
 
-    /// Views may read other views: a view whose dependency is not there yet (SQLSTATE 42P01) is
+    /// Views may read other views: they are tried in the order the names in their text give
+    /// (`orderedByMentions`), and a view whose dependency is still not there (SQLSTATE 42P01) is
     /// put back and tried again after the others, until a round makes no progress.
     private func applyInDependencyOrder(_ views: [RepeatableMigration]) throws {
-        var waiting = views
+        var waiting = RepeatableMigration.orderedByMentions(views)
         while !waiting.isEmpty {
             var stillWaiting: [RepeatableMigration] = []
             var lastError: Error?
