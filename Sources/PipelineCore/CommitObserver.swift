@@ -59,9 +59,4 @@ public enum RetriedOperation: String, Sendable, CaseIterable {
 public struct PartitionLag: Sendable, Equatable {
     public var partition: Int32
     public var messages: Int64
-
-    public init(partition: Int32, messages: Int64) {
-        self.partition = partition
-        self.messages = messages
-    }
 }

@@ -16,22 +16,6 @@ public struct Migration: Sendable, Equatable {
     public var name: String
     public var sql: String
 
-    public init(version: Int, name: String, sql: String) {
-        self.version = version
-        self.name = name
-        self.sql = sql
-    }
-
-    /// Parses `0004_create_staging_events.sql` into (4, "create_staging_events").
-    public init?(fileName: String, sql: String) {
-        guard fileName.hasSuffix(".sql") else { return nil }
-        let stem = fileName.dropLast(4)
-        guard let underscore = stem.firstIndex(of: "_"), let version = Int(stem[..<underscore]),
-            stem[..<underscore].count == 4
-        else { return nil }
-        self.init(version: version, name: String(stem[stem.index(after: underscore)...]), sql: sql)
-    }
-
     public var fileName: String { String(format: "%04d_%@.sql", version, name) }
 
     /// A baseline (`NNNN_baseline.sql`) squashes the history up to its version into one file.
@@ -47,6 +31,19 @@ public struct Migration: Sendable, Equatable {
             else { return nil }
             return Replaced(version: version, name: String(words[2]), checksum: String(words[3]))
         }
+    }
+}
+
+// In an extension, so that the memberwise initializer the tests use stays synthesized.
+extension Migration {
+    /// Parses `0004_create_staging_events.sql` into (4, "create_staging_events").
+    public init?(fileName: String, sql: String) {
+        guard fileName.hasSuffix(".sql") else { return nil }
+        let stem = fileName.dropLast(4)
+        guard let underscore = stem.firstIndex(of: "_"), let version = Int(stem[..<underscore]),
+            stem[..<underscore].count == 4
+        else { return nil }
+        self.init(version: version, name: String(stem[stem.index(after: underscore)...]), sql: sql)
     }
 }
 
@@ -69,12 +66,6 @@ public struct RepeatableMigration: Sendable, Equatable {
     /// Relative to the migrations folder: `views/analytics.events_per_minute.sql`.
     public var path: String
     public var sql: String
-
-    public init(kind: Kind, path: String, sql: String) {
-        self.kind = kind
-        self.path = path
-        self.sql = sql
-    }
 }
 
 /// Everything in a migrations folder: the versioned steps and the repeatable definitions.

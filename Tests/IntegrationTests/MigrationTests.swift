@@ -1,6 +1,6 @@
 import Foundation
 import LibPQ
-import PipelineIO
+@testable import PipelineIO
 import Testing
 
 @Suite("pipeline migrate against a real PostgreSQL")

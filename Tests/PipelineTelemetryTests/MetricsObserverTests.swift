@@ -1,5 +1,5 @@
 import EventContract
-import PipelineCore
+@testable import PipelineCore
 import Testing
 
 @testable import PipelineTelemetry
