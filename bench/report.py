@@ -13,18 +13,31 @@ NAMES = {
     "ours_one": "ours: worker --available-now --no-group --connections 1",
     "spark_kafka": "Spark SS, Kafka via Python data source",
     "spark_file": "Spark SS, built-in file source (bound)",
-    "raw_dup0": "raw move, dedup data set: 0% duplicates",
-    "ours_dup0": "ours, dedup data set: 0% duplicates",
-    "raw_dup5": "raw move, dedup data set: 5% duplicates",
-    "ours_dup5": "ours, dedup data set: 5% duplicates",
-    "raw_dup50": "raw move, dedup data set: 50% duplicates",
-    "ours_dup50": "ours, dedup data set: 50% duplicates",
 }
+# The dedup data sets' contenders: "ours_" or "raw_", one of these kinds, a percentage.
+COPY_KINDS = {"dup": "duplicates", "conflict": "conflicts"}
+
+
+def copy_set(contender):
+    """(kind, percentage) of a dedup data set's contender, else None."""
+    name = contender.removeprefix("ours_").removeprefix("raw_")
+    for kind in COPY_KINDS:
+        if name.startswith(kind) and name.removeprefix(kind).isdigit():
+            return kind, int(name.removeprefix(kind))
+    return None
+
+
+def name_of(contender):
+    """How the tables name a contender."""
+    if copy := copy_set(contender):
+        who = "ours" if contender.startswith("ours_") else "raw move"
+        return f"{who}, dedup data set: {copy[1]}% {COPY_KINDS[copy[0]]}"
+    return NAMES[contender]
 
 
 def raw_of(contender):
     """The raw move run on the same messages: a dedup data set's own, else the data set's."""
-    return contender.replace("ours_dup", "raw_dup") if contender.startswith("ours_dup") else "raw"
+    return "raw_" + contender.removeprefix("ours_").removeprefix("raw_") if copy_set(contender) else "raw"
 
 # Results written before there were two data sets have no "dataset": they are the project's.
 DEFAULT_DATASET = "project"
@@ -88,7 +101,7 @@ def main():
             walls = [r["wall_s"] for r in rs]
             w, events = wall[key], events_of(dataset)
             raw_db = db.get((raw_of(contender), dataset))
-            print(f"| {NAMES[contender]} | {dataset} | {len(rs)} | {fmt(w, 2)} ({fmt(min(walls), 2)}–{fmt(max(walls), 2)}) | "
+            print(f"| {name_of(contender)} | {dataset} | {len(rs)} | {fmt(w, 2)} ({fmt(min(walls), 2)}–{fmt(max(walls), 2)}) | "
                   f"{fmt(events / w, 0)} | {fmt(median([r.get('cpu_s', r['user_s'] + r['sys_s']) for r in rs]), 2)} | "
                   f"{fmt(db[key], 2)} | {fmt(db[key] * 1e6 / events if db[key] is not None else None, 2)} | "
                   f"{fmt(db[key] / raw_db if raw_db and db[key] is not None else None, 2)} | "
@@ -115,19 +128,19 @@ def main():
             print(f"Consumer group on {dataset}: first batch started {fmt(join, 2)} s after launch with a group, "
                   f"{fmt(nojoin, 2)} s with --no-group: the join costs ≈ {fmt(join - nojoin, 2)} s; "
                   f"wall {fmt(wall[('ours_group', dataset)], 2)} s vs {fmt(wall[('ours', dataset)], 2)} s.")
-    dedup = [(c, d) for (c, d) in wall if c.startswith("ours_dup") and (raw_of(c), d) in wall]
+    dedup = [(c, d) for (c, d) in wall if c.startswith("ours_") and copy_set(c) and (raw_of(c), d) in wall]
     if dedup:
         print("Dedup data sets, ours / the raw move of the same messages (events/s; the raw move loads "
               "the copies too): " + ", ".join(
-                  f"{c.removeprefix('ours_dup')}% copies {wall[(raw_of(c), d)] / wall[(c, d)]:.2f}×"
-                  for c, d in sorted(dedup, key=lambda k: int(k[0].removeprefix('ours_dup')))) + ".")
+                  f"{copy_set(c)[1]}% {COPY_KINDS[copy_set(c)[0]]} {wall[(raw_of(c), d)] / wall[(c, d)]:.2f}×"
+                  for c, d in sorted(dedup, key=lambda k: copy_set(k[0]))) + ".")
     print()
 
     for r in records:
         if r["kind"] == "throughput" and r["contender"].startswith("spark"):
             s = r.get("spark", {})
             durations = [b["duration_ms"] for b in s.get("micro_batches", [])]
-            print(f"{NAMES[r['contender']]} on {r['dataset']}: JVM and session up after {s.get('jvm_start_s')} s, "
+            print(f"{name_of(r['contender'])} on {r['dataset']}: JVM and session up after {s.get('jvm_start_s')} s, "
                   f"{len(durations)} micro-batches of {', '.join(str(b['input_rows']) for b in s.get('micro_batches', []))}"
                   f" rows took {', '.join(str(d) for d in durations)} ms.")
     checks = [r for r in records if r["kind"] == "check"]
@@ -199,7 +212,7 @@ def main():
         values = [median([r["tree_rss_kb"] for r in runs[(name, d)]]) / 1024 if (name, d) in runs else None
                   for d in names]
         if any(v is not None for v in values):
-            row(f"{NAMES[name]}: process tree peak RSS", values, "(for reference)", None, 0, " MB")
+            row(f"{name_of(name)}: process tree peak RSS", values, "(for reference)", None, 0, " MB")
     by_check = {(c["contender"], c["dataset"]): c["result"] for c in checks}
     if by_check:
         cells = [by_check.get(("ours", d), "–") for d in names]

@@ -17,13 +17,15 @@ public struct EventIDClaim: Sendable, Equatable {
 }
 
 extension EventBatch {
-    public static let claimColumns = "event_id, event_time, kafka_topic, kafka_partition, kafka_offset, payload_hash"
+    public static let claimColumns =
+        "event_id, event_time, kafka_topic, kafka_partition, kafka_offset, payload_hash, batch_id"
     /// The columns of a copy's row (`writeCopyRows`): an event row's, and the payload's hash.
     public static let copyColumns = eventColumns + ", payload_hash"
 
     /// The batch's claims as binary COPY rows for `etl.event_ids (claimColumns)` (`FORMAT
     /// binary`: PostgreSQL parses no uuid or timestamp text, CopyBinary; the sink sends the
-    /// format's header and trailer), sorted by event_id (PostgreSQL's uuid order: the two
+    /// format's header and trailer), each naming this batch, where `etl.divert_copies` reads a
+    /// claimer's row, sorted by event_id (PostgreSQL's uuid order: the two
     /// big-endian words), then partition and offset, handed to `write` in chunks of about
     /// `chunkBytes` (nothing at all for a batch without events): the rows of a whole batch
     /// are never held at once (they would add about 70 bytes per event to the worker's peak
@@ -42,13 +44,14 @@ extension EventBatch {
     ) rethrows {
         let topic = Array(topic.utf8)
         try writeInClaimOrder(excluding: excluded, chunkBytes: chunkBytes, write) { claim, _, chunk in
-            CopyBinary.appendFieldCount(6, to: &chunk)
+            CopyBinary.appendFieldCount(7, to: &chunk)
             CopyBinary.appendUUID(claim.eventID, to: &chunk)
             CopyBinary.appendTimestamp(micros: claim.eventTimeMicros, to: &chunk)
             CopyBinary.appendText(topic, to: &chunk)
             CopyBinary.appendInt32(claim.partition, to: &chunk)
             CopyBinary.appendInt64(claim.offset, to: &chunk)
             CopyBinary.appendInt64(claim.payloadHash, to: &chunk)
+            CopyBinary.appendInt64(batchID, to: &chunk)
         }
     }
 

@@ -121,7 +121,10 @@ struct EventBatchTests {
     @Test func claimRowsAreTheEventsIDsSortedAsPostgreSQLSortsUUIDs() throws {
         var batch = BatchFixture.batch()
         let names = columnNames(EventBatch.claimColumns)
-        #expect(names == ["event_id", "event_time", "kafka_topic", "kafka_partition", "kafka_offset", "payload_hash"])
+        #expect(
+            names == [
+                "event_id", "event_time", "kafka_topic", "kafka_partition", "kafka_offset", "payload_hash", "batch_id",
+            ])
         #expect(CopyBinaryRows.parse(claimData(batch)).allSatisfy { $0.count == names.count })
         let rows = claimRows(batch)
         // uuid order is byte order: 0000… < 0123… < 7b0c… < ffff…, whatever the arrival order.
@@ -140,6 +143,10 @@ struct EventBatchTests {
                 == payloads.map { payload in
                     payload.withUnsafeBytes { String(Int64(bitPattern: MurmurHash3.hash64($0))) }
                 })
+        // Each claim names its batch (the fixture's 7): a copy's verdict reads the claimer's row there.
+        #expect(
+            CopyBinaryRows.parse(claimData(batch)).map { CopyBinaryRows.integer($0[6]) }
+                == Array(repeating: "7", count: 4))
         // A copy within the batch is a second row of the same id (the sink's COPY then fails on
         // the primary key, and the sink looks for the copies), ordered by partition and offset.
         batch.add(TestMessage(partition: 1, offset: 9, timestampMs: nil, payload: BatchFixture.log))

@@ -4,7 +4,7 @@
 -- other content: 'event_id_conflict'), and aggregates count the event once.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(16);
+SELECT plan(21);
 
 SELECT etl.ensure_event_partitions(ARRAY[DATE '2026-02-01', DATE '2026-02-02']);
 
@@ -28,6 +28,11 @@ SELECT results_eq(
     $$SELECT kafka_partition, kafka_offset, reason, first_partition, first_offset FROM etl.duplicate_events$$,
     $$VALUES (1, 0::bigint, 'duplicate'::text, 0, 0::bigint)$$,
     'the copy is a duplicate (same jsonb, keys in another order), pointing at the first');
+
+SELECT results_eq(
+    $$SELECT event_id::text, batch_id FROM etl.event_ids ORDER BY 1$$,
+    $$VALUES ('00000000-0000-4000-8000-00000000000a', 1::bigint), ('00000000-0000-4000-8000-00000000000b', 1)$$,
+    'a claim names its batch, where a copy''s verdict reads the claimer''s row');
 
 -- Later statements (later batches): A again, A with other content and an
 -- event_time far ahead (which must not move the watermark), C new; then B
@@ -88,6 +93,31 @@ SELECT is((SELECT count(*)::int FROM staging.events WHERE event_id = '00000000-0
           'beyond the horizon a copy loads as a new event (documented)');
 SELECT is((SELECT reason FROM etl.duplicate_events WHERE kafka_offset = 7), 'duplicate',
           'within the horizon it is still caught');
+
+-- A claim made before 0032 names no batch: its claimer's row is found by time.
+UPDATE etl.event_ids SET batch_id = NULL WHERE event_id = '00000000-0000-4000-8000-00000000000c';
+INSERT INTO staging.events (event_id, event_type, event_time, user_id, payload, kafka_topic, kafka_partition, kafka_offset, batch_id)
+VALUES ('00000000-0000-4000-8000-00000000000c', 'click', '2026-02-01 10:30:00+00', 'u3',
+        '{ "element":"nav" }', 'events', 0, 8, 5),
+       ('00000000-0000-4000-8000-00000000000c', 'click', '2026-02-01 10:30:00+00', 'u3',
+        '{"element": "footer"}', 'events', 0, 9, 5);
+SELECT results_eq(
+    $$SELECT kafka_offset, reason FROM etl.duplicate_events WHERE batch_id = 5 ORDER BY 1$$,
+    $$VALUES (8::bigint, 'duplicate'::text), (9, 'event_id_conflict')$$,
+    'a claim without a batch: the same content in other bytes is a duplicate, other content a conflict');
+SELECT is((SELECT count(*)::int FROM staging.events WHERE event_id = '00000000-0000-4000-8000-00000000000c'), 1,
+          'neither stays in staging');
+
+-- Before claimers' rows are read by batch, their tables' new BRIN ranges are summarized, once
+-- (all but a table's last range, which PostgreSQL leaves until it is full: a read scans at most
+-- that one).
+SELECT etl.ensure_event_partitions(ARRAY[DATE '2026-02-03']);
+INSERT INTO staging.events (event_id, event_type, event_time, user_id, payload, kafka_topic, kafka_partition, kafka_offset, batch_id)
+SELECT md5('d' || g)::uuid, 'click', '2026-02-03 08:00:00+00', 'u4', '{"element": "nav"}', 'events', 0, 100 + g, 6
+FROM generate_series(1, 8000) AS g;
+SELECT cmp_ok(etl.summarize_staging_ranges(ARRAY[DATE '2026-02-03']), '>', 0, 'a table''s new ranges are summarized');
+SELECT is(etl.summarize_staging_ranges(ARRAY[DATE '2026-02-03', DATE '2030-01-01']), 0,
+          'once; a day without tables is passed over');
 
 SELECT * FROM finish();
 ROLLBACK;

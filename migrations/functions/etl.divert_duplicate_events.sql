@@ -38,8 +38,8 @@ BEGIN
     -- order touches each leaf page of the (random-keyed) primary key once per
     -- batch, not once per event.
     WITH claimed AS (
-        INSERT INTO etl.event_ids (event_id, event_time, kafka_topic, kafka_partition, kafka_offset)
-        SELECT n.event_id, n.event_time, n.kafka_topic, n.kafka_partition, n.kafka_offset
+        INSERT INTO etl.event_ids (event_id, event_time, kafka_topic, kafka_partition, kafka_offset, batch_id)
+        SELECT n.event_id, n.event_time, n.kafka_topic, n.kafka_partition, n.kafka_offset, n.batch_id
         FROM new_events AS n
         ORDER BY n.event_id, n.kafka_partition, n.kafka_offset
         ON CONFLICT ON CONSTRAINT event_ids_pkey DO NOTHING
