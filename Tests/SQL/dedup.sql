@@ -115,8 +115,9 @@ SELECT etl.ensure_event_partitions(ARRAY[DATE '2026-02-03']);
 INSERT INTO staging.events (event_id, event_type, event_time, user_id, payload, kafka_topic, kafka_partition, kafka_offset, batch_id)
 SELECT md5('d' || g)::uuid, 'click', '2026-02-03 08:00:00+00', 'u4', '{"element": "nav"}', 'events', 0, 100 + g, 6
 FROM generate_series(1, 8000) AS g;
-SELECT cmp_ok(etl.summarize_staging_ranges(ARRAY[DATE '2026-02-03']), '>', 0, 'a table''s new ranges are summarized');
-SELECT is(etl.summarize_staging_ranges(ARRAY[DATE '2026-02-03', DATE '2030-01-01']), 0,
+SELECT cmp_ok(etl.summarize_staging_ranges('2026-02-03 08:00+00', '2026-02-03 08:00+00', 4), '>', 0,
+              'a table''s new ranges are summarized (partition 4: the table partition 0 is in)');
+SELECT is(etl.summarize_staging_ranges('2026-02-03 08:00+00', '2026-02-04 08:00+00', 0), 0,
           'once; a day without tables is passed over');
 
 SELECT * FROM finish();

@@ -10,15 +10,17 @@
 -- read the claimer's row from staging and compare.
 --
 -- How the claimers' rows are read: once per claiming batch and day table, through staging's
--- BRIN index on (batch_id, event_time) (the claim names its batch, 0032), its new ranges
--- summarized first (etl.summarize_staging_ranges), keeping the rows some copy asks for; then
--- joined to the copies by hash. Staging has no B-tree (0028), and a probe by
--- time per copy read most of the day: late events widen every BRIN range's time span, and the
--- ranges not yet summarized are read for any condition (229 copies: 14.4 s against 0.34 s by
--- batch; BENCHMARKS.md, "Eighteenth session"). The `kafka_partition % 4` condition repeats the
--- day tables' key (etl.ensure_event_partitions), so that each read prunes to one table; without
--- it the result is the same. Claims made before 0032 name no batch: their rows are probed by
--- time, one at a time, as before.
+-- BRIN index on (batch_id, event_time) (the claim names its batch, 0032), that table's new
+-- ranges summarized first (etl.summarize_staging_ranges), keeping the rows some copy asks for;
+-- then joined to the copies by hash. Staging has no B-tree (0028), and a probe by time per copy
+-- read most of the day: late events widen every BRIN range's time span, and the ranges not yet
+-- summarized are read for any condition (a million messages with 5% conflicts: 503 s, now 11 s;
+-- BENCHMARKS.md, "Eighteenth session"). The `kafka_partition % 4` condition repeats the day
+-- tables' key (etl.ensure_event_partitions), so that each read prunes to one table; without it
+-- the result is the same. Claims made before 0032 name no batch: their rows are probed by time,
+-- one at a time, as before. Copies with the same bytes take a branch of their own that joins
+-- nothing (joined with the others, they were sorted for a merge join: 50% duplicates loaded 15%
+-- slower).
 -- A record whose claimer was pruned meanwhile is not moved (the trigger leaves it in staging as
 -- a new event; the worker's claimers are locked, and cannot be). A claimer's row that is gone
 -- (its partition dropped) cannot be compared: the record is a conflict, the safe verdict.
@@ -39,12 +41,6 @@ SET enable_seqscan = off
 AS $$
 BEGIN
     -- Purpose: one definition of the verdicts.
-    -- The claimers' days, their BRIN ranges summarized first (etl.summarize_staging_ranges).
-    PERFORM etl.summarize_staging_ranges(ARRAY(
-        SELECT DISTINCT (i.event_time AT TIME ZONE 'UTC')::date
-        FROM pg_temp.etl_copies AS n
-        CROSS JOIN LATERAL (SELECT c.* FROM etl.event_ids AS c WHERE c.event_id = n.event_id LIMIT 1) AS i
-        WHERE (n.payload_hash = i.payload_hash) IS NOT TRUE));
     RETURN QUERY
     WITH claimed AS MATERIALIZED (
         SELECT n.*, i.kafka_topic AS first_topic, i.kafka_partition AS first_partition,
@@ -54,10 +50,13 @@ BEGIN
         -- the claimer
         CROSS JOIN LATERAL (SELECT c.* FROM etl.event_ids AS c WHERE c.event_id = n.event_id LIMIT 1) AS i
     ),
-    -- Where the rows the hashes cannot decide are: a claiming batch, a day table, a time span.
-    claiming_batches AS (
+    -- Where the rows the hashes cannot decide are: a claiming batch, a day table, a time span;
+    -- that table's new ranges summarized as each row is made, so before its read below.
+    claiming_batches AS MATERIALIZED (
         SELECT c.first_batch AS batch_id, c.first_partition % 4 AS day_table,
-               min(c.first_event_time) AS t_from, max(c.first_event_time) AS t_to
+               min(c.first_event_time) AS t_from, max(c.first_event_time) AS t_to,
+               etl.summarize_staging_ranges(min(c.first_event_time), max(c.first_event_time),
+                                            min(c.first_partition)) AS ranges_summarized
         FROM claimed AS c
         WHERE NOT c.same_bytes AND c.first_batch IS NOT NULL
         GROUP BY 1, 2
@@ -79,24 +78,31 @@ BEGIN
         INSERT INTO etl.duplicate_events (
             kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, event_id, event_time, payload, reason,
             first_topic, first_partition, first_offset, first_event_time, batch_id)
+        -- The same bytes: a duplicate, nothing to read (most copies: a producer's retries).
+        SELECT n.kafka_topic, n.kafka_partition, n.kafka_offset, n.kafka_timestamp, n.event_id, n.event_time,
+               n.payload, 'duplicate',
+               n.first_topic, n.first_partition, n.first_offset, n.first_event_time, n.batch_id
+        FROM claimed AS n
+        WHERE n.same_bytes
+        UNION ALL
         SELECT n.kafka_topic, n.kafka_partition, n.kafka_offset, n.kafka_timestamp, n.event_id, n.event_time,
                n.payload,
-               CASE WHEN n.same_bytes OR coalesce(f.payload, g.payload)::jsonb = n.payload::jsonb THEN 'duplicate'
+               CASE WHEN coalesce(f.payload, g.payload)::jsonb = n.payload::jsonb THEN 'duplicate'
                     ELSE 'event_id_conflict' END,
                n.first_topic, n.first_partition, n.first_offset, n.first_event_time, n.batch_id
         FROM claimed AS n
         LEFT JOIN claimers AS f
-          ON NOT n.same_bytes AND f.batch_id = n.first_batch AND f.kafka_offset = n.first_offset
+          ON f.batch_id = n.first_batch AND f.kafka_offset = n.first_offset
          AND f.kafka_partition = n.first_partition AND f.kafka_topic = n.first_topic
         -- A claim from before 0032 (no batch): its claimer's row, probed by time (LATERAL ...
         -- LIMIT 1, a condition on the outer row alone: checked once, before any scan).
         LEFT JOIN LATERAL (
             SELECT e.payload FROM staging.events AS e
-            WHERE n.first_batch IS NULL AND NOT n.same_bytes
+            WHERE n.first_batch IS NULL
               AND e.event_time = n.first_event_time AND e.kafka_offset = n.first_offset
               AND e.kafka_partition = n.first_partition AND e.kafka_topic = n.first_topic
-              AND e.kafka_partition % 4 = n.first_partition % 4
             LIMIT 1) AS g ON true
+        WHERE NOT n.same_bytes
         RETURNING duplicate_events.kafka_topic, duplicate_events.kafka_partition, duplicate_events.kafka_offset,
                   duplicate_events.event_time
     )
