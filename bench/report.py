@@ -133,7 +133,7 @@ def main():
         print("Dedup data sets, ours / the raw move of the same messages (events/s; the raw move loads "
               "the copies too): " + ", ".join(
                   f"{copy_set(c)[1]}% {COPY_KINDS[copy_set(c)[0]]} {wall[(raw_of(c), d)] / wall[(c, d)]:.2f}×"
-                  for c, d in sorted(dedup, key=lambda k: copy_set(k[0]))) + ".")
+                  for c, d in sorted(dedup, key=lambda k: (list(COPY_KINDS).index(copy_set(k[0])[0]), copy_set(k[0])[1]))) + ".")
     print()
 
     for r in records:
