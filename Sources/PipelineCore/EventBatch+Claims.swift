@@ -24,13 +24,13 @@ extension EventBatch {
 
     /// The batch's claims as binary COPY rows for `etl.event_ids (claimColumns)` (`FORMAT
     /// binary`: PostgreSQL parses no uuid or timestamp text, CopyBinary; the sink sends the
-    /// format's header and trailer), each naming this batch, where `etl.divert_copies` reads a
-    /// claimer's row, sorted by event_id (PostgreSQL's uuid order: the two
-    /// big-endian words), then partition and offset, handed to `write` in chunks of about
-    /// `chunkBytes` (nothing at all for a batch without events): the rows of a whole batch
-    /// are never held at once (they would add about 70 bytes per event to the worker's peak
-    /// memory), and only a permutation of the claims is sorted, not a copy. The events at the
-    /// positions in `excluded` (copies, PostgresEventSink+Copies) claim nothing.
+    /// format's header and trailer), each naming this batch (where `etl.divert_copies` reads a
+    /// claimer's row), sorted by event_id (PostgreSQL's uuid order: the two big-endian words),
+    /// then partition and offset, handed to `write` in chunks of about `chunkBytes` (nothing at
+    /// all for a batch without events): the rows of a whole batch are never held at once (they
+    /// would add about 70 bytes per event to the worker's peak memory), and only a permutation
+    /// of the claims is sorted, not a copy. The events at the positions in `excluded` (copies,
+    /// PostgresEventSink+Copies) claim nothing.
     ///
     /// Why sorted, and why COPY: the sink claims a batch's ids with one COPY before loading its
     /// events, so that the deduplication trigger has nothing to do when no id is taken
