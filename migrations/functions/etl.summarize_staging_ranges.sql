@@ -10,8 +10,8 @@
 -- comes first (this or autovacuum): the work is moved, not added; a table with nothing new costs
 -- a look at its index's map. Returns the ranges summarized.
 -- lock_timeout: summarizing takes the table's SHARE UPDATE EXCLUSIVE lock for the call; a table
--- autovacuum or the other lane holds is passed over (the read scans its tail meanwhile) rather
--- than waited for.
+-- autovacuum or the other lane holds, or one being dropped, is passed over (the read scans its
+-- tail meanwhile) rather than waited for.
 CREATE OR REPLACE FUNCTION etl.summarize_staging_ranges(
     p_from timestamptz, p_to timestamptz, p_kafka_partition integer)
 RETURNS integer
@@ -33,26 +33,25 @@ BEGIN
     LOOP
         -- The day's table for the partition: where a row of its rows' remainder is (the day's
         -- tables' key, etl.ensure_event_partitions, prunes the read to it).
-        v_table := NULL;
-        SELECT e.tableoid INTO v_table FROM staging.events AS e
-        WHERE e.event_time >= (v_day::timestamp AT TIME ZONE 'UTC')
-          AND e.event_time < ((v_day + 1)::timestamp AT TIME ZONE 'UTC')
-          AND e.kafka_partition % 4 = p_kafka_partition % 4
-        LIMIT 1;
-        CONTINUE WHEN v_table IS NULL;
-        FOR v_index IN
-            SELECT x.indexrelid::regclass
-            FROM pg_catalog.pg_index AS x
-            JOIN pg_catalog.pg_class AS c ON c.oid = x.indexrelid
-            JOIN pg_catalog.pg_am AS a ON a.oid = c.relam
-            WHERE x.indrelid = v_table AND a.amname = 'brin'
-        LOOP
-            BEGIN
+        BEGIN
+            v_table := NULL;
+            SELECT e.tableoid INTO v_table FROM staging.events AS e
+            WHERE e.event_time >= (v_day::timestamp AT TIME ZONE 'UTC')
+              AND e.event_time < ((v_day + 1)::timestamp AT TIME ZONE 'UTC')
+              AND e.kafka_partition % 4 = p_kafka_partition % 4
+            LIMIT 1;
+            FOR v_index IN
+                SELECT x.indexrelid::regclass
+                FROM pg_catalog.pg_index AS x
+                JOIN pg_catalog.pg_class AS c ON c.oid = x.indexrelid
+                JOIN pg_catalog.pg_am AS a ON a.oid = c.relam
+                WHERE x.indrelid = v_table AND a.amname = 'brin'
+            LOOP
                 v_ranges := v_ranges + pg_catalog.brin_summarize_new_values(v_index);
-            EXCEPTION WHEN lock_not_available THEN
-                NULL;
-            END;
-        END LOOP;
+            END LOOP;
+        EXCEPTION WHEN lock_not_available THEN
+            NULL;  -- a lock held elsewhere (autovacuum, the other lane, a partition being dropped)
+        END;
     END LOOP;
     RETURN v_ranges;
 END;
